@@ -1,0 +1,5 @@
+"""`python -m cloudtasks_emu start ...`"""
+
+from .cli import main
+
+main()

@@ -1,0 +1,321 @@
+"""One method per RPC: the request proto of a version in, its response proto out.
+
+gRPC servicers and the REST gateway both call these; behaviour lives in TasksService, and
+proto <-> model in convert.Codec.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import uuid
+from typing import Any
+
+from google.cloud.location import locations_pb2
+from google.iam.v1 import iam_policy_pb2, policy_pb2
+from google.longrunning import operations_pb2
+from google.protobuf import empty_pb2, field_mask_pb2
+from google.rpc import status_pb2
+
+from . import names
+from .config import MAX_BATCH_CREATE, MAX_BATCH_DELETE, MAX_LIST_QUEUES_PAGE, MAX_LIST_TASKS_PAGE
+from .convert import Codec
+from .errors import NOT_FOUND_MESSAGE, Code, EmuError, invalid
+from .model import Task
+from .service import TasksService
+
+EMPTY_POLICY_ETAG = b"ACAB"
+_KMS_KEY = re.compile(r"projects/[^/]+/locations/[^/]+/keyRings/[^/]+/cryptoKeys/[^/]+")
+
+
+class Operations:
+    """Long-running operations of the Batch RPCs; they are done when returned, kept for GetOperation."""
+
+    LIMIT = 10_000
+
+    def __init__(self) -> None:
+        self.by_name: dict[str, operations_pb2.Operation] = {}
+        self.by_request_id: dict[str, operations_pb2.Operation] = {}
+
+    def new(self, location: str, request_id: str) -> tuple[operations_pb2.Operation, bool]:
+        """(operation, created); an operation already made for `request_id` is returned again."""
+        if request_id and request_id in self.by_request_id:
+            return self.by_request_id[request_id], False
+        if len(self.by_name) >= self.LIMIT:  # forget the oldest, dicts keep insertion order
+            self.by_name.pop(next(iter(self.by_name)))
+        op = operations_pb2.Operation(name=f"{location}/operations/{uuid.uuid4().hex}", done=True)
+        self.by_name[op.name] = op
+        if request_id:
+            self.by_request_id[request_id] = op
+        return op, True
+
+    def get(self, request: operations_pb2.GetOperationRequest) -> operations_pb2.Operation:
+        op = self.by_name.get(request.name)
+        if op is None:
+            raise EmuError(Code.NOT_FOUND, NOT_FOUND_MESSAGE)
+        return op
+
+
+class CloudTasksApi:
+    """The CloudTasks service of one API version."""
+
+    def __init__(self, codec: Codec, service: TasksService, operations: Operations) -> None:
+        self.codec = codec
+        self.pb = codec.pb
+        self.service = service
+        self.operations = operations
+
+    # queues
+    def _encode_queue(self, queue: Any, read_mask: field_mask_pb2.FieldMask | None = None) -> Any:
+        paths = list(read_mask.paths) if read_mask is not None else []
+        stats = self.service.queue_task_count(queue) if "stats" in paths else None
+        full = self.codec.encode_queue(queue, stats)
+        if not paths:
+            return full
+        _check_mask(read_mask, full)  # type: ignore[arg-type]
+        trimmed = self.pb.Queue(name=full.name)
+        read_mask.MergeMessage(full, trimmed)  # type: ignore[union-attr]
+        return trimmed
+
+    def _read_mask(self, request: Any) -> field_mask_pb2.FieldMask | None:
+        return request.read_mask if not self.codec.v2 and request.HasField("read_mask") else None
+
+    def list_queues(self, request: Any) -> Any:
+        page = self.service.list_queues(
+            request.parent, request.filter, request.page_size, request.page_token, MAX_LIST_QUEUES_PAGE
+        )
+        mask = self._read_mask(request)
+        return self.pb.ListQueuesResponse(
+            queues=[self._encode_queue(q, mask) for q in page.items], next_page_token=page.next_token
+        )
+
+    def get_queue(self, request: Any) -> Any:
+        return self._encode_queue(self.service.require_queue(request.name), self._read_mask(request))
+
+    def create_queue(self, request: Any) -> Any:
+        names.parse_location(request.parent)
+        queue = self.codec.decode_queue(request.queue)
+        return self.codec.encode_queue(self.service.create_queue(request.parent, queue))
+
+    def update_queue(self, request: Any) -> Any:
+        """Merge the masked fields into the stored queue (or create it), as the cloud's upsert does."""
+        name = request.queue.name
+        names.parse_queue(name)
+        existing = self.service.store.get_queue(name)
+        if existing is None:
+            merged = request.queue
+        else:
+            merged = self.codec.encode_queue(existing)
+            mask = request.update_mask
+            if mask.paths:
+                _check_mask(mask, merged)
+                mask.MergeMessage(request.queue, merged, replace_message_field=True, replace_repeated_field=True)
+            else:
+                merged = request.queue
+        queue = self.codec.decode_queue(merged)
+        if existing is not None:
+            if queue.pull != existing.pull:
+                raise invalid("The queue's target type cannot be changed.")
+            queue.state, queue.purge_time_us, queue.iam_policy = existing.state, existing.purge_time_us, existing.iam_policy
+        else:
+            names.parse_location(names.location_of(name))
+        return self.codec.encode_queue(self.service.update_queue(queue))
+
+    def delete_queue(self, request: Any) -> empty_pb2.Empty:
+        self.service.delete_queue(request.name)
+        return empty_pb2.Empty()
+
+    def purge_queue(self, request: Any) -> Any:
+        return self.codec.encode_queue(self.service.purge_queue(request.name))
+
+    def pause_queue(self, request: Any) -> Any:
+        return self.codec.encode_queue(self.service.pause_queue(request.name))
+
+    def resume_queue(self, request: Any) -> Any:
+        return self.codec.encode_queue(self.service.resume_queue(request.name))
+
+    # IAM
+    def get_iam_policy(self, request: iam_policy_pb2.GetIamPolicyRequest) -> policy_pb2.Policy:
+        queue = self.service.require_queue(request.resource)
+        policy = policy_pb2.Policy.FromString(queue.iam_policy)
+        if not policy.etag:
+            policy.etag = EMPTY_POLICY_ETAG
+        return policy
+
+    def set_iam_policy(self, request: iam_policy_pb2.SetIamPolicyRequest) -> policy_pb2.Policy:
+        current = self.get_iam_policy(iam_policy_pb2.GetIamPolicyRequest(resource=request.resource))
+        if request.policy.etag and request.policy.etag != current.etag:
+            raise EmuError(Code.ABORTED, "There were concurrent policy changes. Please retry the whole read-modify-write with exponential backoff.")
+        paths = list(request.update_mask.paths) or ["bindings", "etag"]
+        policy = policy_pb2.Policy()
+        policy.CopyFrom(current)
+        for path in paths:
+            if path not in ("bindings", "etag", "audit_configs", "version"):
+                raise invalid(f"Invalid update_mask path {path!r}.")
+            if path != "etag":
+                policy.ClearField(path)  # type: ignore[arg-type]
+                field = getattr(request.policy, path)
+                if path == "version":
+                    policy.version = field
+                else:
+                    getattr(policy, path).extend(field)
+        policy.etag = b""
+        policy.etag = hashlib.sha256(policy.SerializeToString(deterministic=True) + uuid.uuid4().bytes).digest()[:8]
+        self.service.require_queue(request.resource).iam_policy = policy.SerializeToString()
+        return policy
+
+    def test_iam_permissions(
+        self, request: iam_policy_pb2.TestIamPermissionsRequest
+    ) -> iam_policy_pb2.TestIamPermissionsResponse:
+        names.parse_queue(request.resource)
+        if self.service.store.get_queue(request.resource) is None:
+            return iam_policy_pb2.TestIamPermissionsResponse()
+        return iam_policy_pb2.TestIamPermissionsResponse(permissions=request.permissions)
+
+    # tasks
+    def list_tasks(self, request: Any) -> Any:
+        page = self.service.list_tasks(request.parent, request.page_size, request.page_token, MAX_LIST_TASKS_PAGE)
+        view = request.response_view
+        return self.pb.ListTasksResponse(
+            tasks=[self.codec.encode_task(t, view) for t in page.items], next_page_token=page.next_token  # type: ignore[arg-type]
+        )
+
+    def get_task(self, request: Any) -> Any:
+        task = self.service.get_task(request.name)
+        return self._encode_task(task, request.response_view)
+
+    def _encode_task(self, task: Task, view: int) -> Any:
+        return self.codec.encode_task(task, view, self.service.store.get_queue(names.parse_task(task.name).queue))
+
+    def create_task(self, request: Any) -> Any:
+        names.parse_queue(request.parent)
+        task = self.codec.decode_task(request.task)
+        created = self.service.create_task(request.parent, task, payload_must_match_queue=self.codec.b2)
+        return self._encode_task(created, request.response_view)
+
+    def delete_task(self, request: Any) -> empty_pb2.Empty:
+        self.service.delete_task(request.name)
+        return empty_pb2.Empty()
+
+    def batch_create_tasks(self, request: Any) -> operations_pb2.Operation:
+        self.service.require_queue(request.parent)
+        if len(request.requests) > MAX_BATCH_CREATE:
+            raise invalid(f"BatchCreateTasksRequest.requests must have at most {MAX_BATCH_CREATE} entries.")
+        op, created = self.operations.new(names.location_of(request.parent), request.request_id)
+        if not created:
+            return op
+        metadata = self.pb.BatchCreateTasksMetadata()
+        metadata.start_time.FromMicroseconds(self.service.now_us())
+        response = self.pb.BatchCreateTasksResponse()
+        for index, item in enumerate(request.requests):
+            try:
+                if item.parent and item.parent != request.parent:
+                    raise invalid(
+                        f"CreateTaskRequest.parent ('{item.parent}') must be the batch's parent ('{request.parent}')."
+                    )
+                item.parent = request.parent
+                response.tasks.append(self.create_task(item))
+            except EmuError as error:
+                metadata.failed_requests[index].CopyFrom(_status(error))
+        self._finish(op, metadata, response, len(request.requests), "BatchCreateTasksMetadata")
+        return op
+
+    def batch_delete_tasks(self, request: Any) -> operations_pb2.Operation:
+        self.service.require_queue(request.parent)
+        if len(request.names) > MAX_BATCH_DELETE:
+            raise invalid(f"BatchDeleteTasksRequest.names must have at most {MAX_BATCH_DELETE} entries.")
+        op, created = self.operations.new(names.location_of(request.parent), request.request_id)
+        if not created:
+            return op
+        metadata = self.pb.BatchDeleteTasksMetadata()
+        metadata.start_time.FromMicroseconds(self.service.now_us())
+        for index, name in enumerate(request.names):
+            try:
+                if names.parse_task(name).queue != request.parent:
+                    raise invalid(f"Task {name} is not in queue {request.parent}.")
+                self.service.delete_task(name)
+            except EmuError as error:
+                metadata.failed_requests[index].CopyFrom(_status(error))
+        self._finish(op, metadata, empty_pb2.Empty(), len(request.names), "BatchDeleteTasksMetadata")
+        return op
+
+    def _finish(self, op: operations_pb2.Operation, metadata: Any, response: Any, total: int, kind: str) -> None:
+        """Fill a Batch operation: state from the failures, an ABORTED error when none succeeded."""
+        failed = len(metadata.failed_requests)
+        states = metadata.State
+        if not failed:
+            metadata.state = states.SUCCEEDED
+        elif failed < total:
+            metadata.state = states.PARTIALLY_SUCCEEDED
+        else:
+            metadata.state = states.FAILED
+        metadata.end_time.FromMicroseconds(self.service.now_us())
+        op.metadata.Pack(metadata)
+        if failed and failed == total:
+            op.error.code = Code.ABORTED.grpc_code
+            op.error.message = (
+                f"None of the requests succeeded, refer to {kind}.failed_requests for individual error details"
+            )
+        else:
+            op.response.Pack(response)
+
+    # CMEK
+    def get_cmek_config(self, request: Any) -> Any:
+        location = _cmek_location(request.name)
+        return self.pb.CmekConfig(name=request.name, kms_key=self.service.cmek_keys.get(location, ""))
+
+    def update_cmek_config(self, request: Any) -> Any:
+        config = request.cmek_config
+        location = _cmek_location(config.name)
+        paths = list(request.update_mask.paths) or ["kms_key"]
+        if set(paths) - {"kms_key"}:
+            raise invalid("UpdateCmekConfigRequest.updateMask may only name kms_key.")
+        key = config.kms_key
+        if key and not _KMS_KEY.fullmatch(key):
+            raise invalid(
+                "CmekConfig.kmsKey must be formatted: "
+                '"projects/<PROJECT_ID>/locations/<LOCATION_ID>/keyRings/<KEY_RING>/cryptoKeys/<KEY>".'
+            )
+        self.service.cmek_keys[location] = key
+        return self.pb.CmekConfig(name=config.name, kms_key=key)
+
+
+class LocationsApi:
+    """google.cloud.location.Locations, shared by the three versions."""
+
+    def __init__(self, service: TasksService) -> None:
+        self.service = service
+
+    def _location(self, project: str, location_id: str) -> locations_pb2.Location:
+        return locations_pb2.Location(
+            name=f"projects/{project}/locations/{location_id}", location_id=location_id, display_name=location_id
+        )
+
+    def list_locations(self, request: locations_pb2.ListLocationsRequest) -> locations_pb2.ListLocationsResponse:
+        project = names.parse_project(request.name)
+        return locations_pb2.ListLocationsResponse(
+            locations=[self._location(project, loc) for loc in self.service.locations(project)]
+        )
+
+    def get_location(self, request: locations_pb2.GetLocationRequest) -> locations_pb2.Location:
+        project, location_id = names.parse_location(request.name)
+        if location_id not in self.service.locations(project):
+            raise EmuError(Code.NOT_FOUND, NOT_FOUND_MESSAGE)
+        return self._location(project, location_id)
+
+
+def _cmek_location(name: str) -> str:
+    location, _, suffix = name.rpartition("/")
+    if suffix != "cmekConfig":
+        raise invalid('CmekConfig name must be formatted: "projects/<PROJECT_ID>/locations/<LOCATION_ID>/cmekConfig".')
+    names.parse_location(location)
+    return location
+
+
+def _check_mask(mask: field_mask_pb2.FieldMask, message: Any) -> None:
+    if not mask.IsValidForDescriptor(message.DESCRIPTOR):
+        raise invalid(f"Invalid field mask: {', '.join(mask.paths)}.")
+
+
+def _status(error: EmuError) -> status_pb2.Status:
+    return status_pb2.Status(code=error.code.grpc_code, message=error.message)

@@ -1,0 +1,65 @@
+"""The Emulator: wires clock, service and both servers together; an async context manager."""
+
+from __future__ import annotations
+
+import logging
+from types import TracebackType
+
+import grpc
+from aiohttp import web
+
+from . import names
+from .api import CloudTasksApi, LocationsApi, Operations
+from .clock import Clock, FakeClock, SystemClock
+from .config import Settings
+from .convert import CODECS
+from .model import Queue
+from .service import TasksService
+from .transports.grpc_server import LOCATIONS, OPERATIONS, start_grpc
+from .transports.http import build_http_app, start_http
+
+logger = logging.getLogger(__name__)
+
+
+class Emulator:
+    def __init__(self, settings: Settings, clock: Clock | None = None) -> None:
+        self.settings = settings
+        self.clock: Clock = clock or (FakeClock() if settings.virtual_clock else SystemClock())
+        self.service = TasksService(settings, self.clock)
+        self.operations = Operations()
+        self.apis = {v: CloudTasksApi(codec, self.service, self.operations) for v, codec in CODECS.items()}
+        self.locations = LocationsApi(self.service)
+        self.grpc_port = 0
+        self.http_port = 0
+        self._grpc: grpc.aio.Server | None = None
+        self._http: web.AppRunner | None = None
+
+    def declare_queues(self) -> None:
+        """Create the queues named on the command line (push queues with the cloud's defaults)."""
+        for name in self.settings.queues:
+            parsed = names.parse_queue(name)
+            if self.service.store.get_queue(name) is None:
+                self.service.create_queue(parsed.parent, Queue(name=name))
+
+    async def start(self) -> None:
+        self.declare_queues()
+        services = [(api.pb.DESCRIPTOR.services_by_name["CloudTasks"], api) for api in self.apis.values()]
+        services += [(LOCATIONS, self.locations), (OPERATIONS, self.operations)]
+        self._grpc, self.grpc_port = await start_grpc(self.settings.host, self.settings.port, services)
+        self._http, self.http_port = await start_http(build_http_app(), self.settings.host, self.settings.http_port)
+
+    async def stop(self, grace_s: float = 1.0) -> None:
+        """Stop accepting (gRPC with a grace period, then HTTP)."""
+        if self._grpc is not None:
+            await self._grpc.stop(grace_s)
+        if self._http is not None:
+            await self._http.cleanup()
+
+    async def __aenter__(self) -> Emulator:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.stop()

@@ -1,0 +1,85 @@
+"""Command line: `cloudtasks-emu start [flags]`; prints one JSON line when ready."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import signal
+import sys
+
+from .app import Emulator
+from .config import Settings
+from .errors import EmuError
+
+
+def parse_args(argv: list[str]) -> Settings:
+    defaults = Settings()
+    parser = argparse.ArgumentParser(prog="cloudtasks-emu", description="Local emulator of Google Cloud Tasks.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    start = commands.add_parser("start", help="serve gRPC and HTTP until interrupted")
+    start.add_argument("--host", default=defaults.host, help="address to bind (default %(default)s)")
+    start.add_argument("--port", type=int, default=defaults.port, help="gRPC port, 0 picks a free one (default %(default)s)")
+    start.add_argument("--http-port", type=int, default=defaults.http_port, help="REST/admin port (default %(default)s)")
+    start.add_argument("--location", default=defaults.location, help="location reported by ListLocations")
+    start.add_argument("--app-engine-url", default=defaults.app_engine_url, help="base URL for App Engine targets")
+    start.add_argument("--queue", action="append", default=[], metavar="NAME", help="create this queue at start")
+    start.add_argument("--virtual-clock", action="store_true", help="time moves only through the admin API")
+    start.add_argument(
+        "--queue-reuse-delay",
+        type=float,
+        default=defaults.queue_reuse_delay_s,
+        metavar="SECONDS",
+        help="how long a deleted queue's name stays blocked, as in the cloud (default %(default)s)",
+    )
+    start.add_argument("--log-level", default=defaults.log_level, choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    args = parser.parse_args(argv)
+    return Settings(
+        host=args.host,
+        port=args.port,
+        http_port=args.http_port,
+        location=args.location,
+        app_engine_url=args.app_engine_url,
+        queues=args.queue,
+        virtual_clock=args.virtual_clock,
+        queue_reuse_delay_s=args.queue_reuse_delay,
+        log_level=args.log_level,
+    )
+
+
+async def serve(settings: Settings) -> None:
+    """Run until SIGINT/SIGTERM; a second signal exits at once."""
+    emulator = Emulator(settings)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+
+    def on_signal() -> None:
+        if stop.is_set():
+            sys.exit(1)
+        stop.set()
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, on_signal)
+    await emulator.start()
+    ready = {
+        "ready": True,
+        "grpc": f"{settings.host}:{emulator.grpc_port}",
+        "http": f"http://{settings.host}:{emulator.http_port}",
+        "grpc_port": emulator.grpc_port,
+        "http_port": emulator.http_port,
+    }
+    print(json.dumps(ready), flush=True)
+    try:
+        await stop.wait()
+    finally:
+        await emulator.stop()
+
+
+def main(argv: list[str] | None = None) -> None:
+    settings = parse_args(sys.argv[1:] if argv is None else argv)
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        asyncio.run(serve(settings))
+    except EmuError as error:  # a bad --queue name
+        sys.exit(f"cloudtasks-emu: {error.message}")

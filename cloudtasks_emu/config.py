@@ -1,0 +1,41 @@
+"""Settings of one emulator process, with the real service's defaults."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+
+def _default_app_engine_url() -> str:
+    host = os.environ.get("APP_ENGINE_EMULATOR_HOST", "")
+    if not host:
+        return "http://localhost:8080"
+    return host if "://" in host else f"http://{host}"
+
+
+@dataclass(slots=True)
+class Settings:
+    host: str = "127.0.0.1"
+    port: int = 8123
+    http_port: int = 8124
+    location: str = "us-central1"
+    app_engine_url: str = field(default_factory=_default_app_engine_url)
+    queues: list[str] = field(default_factory=list)
+    virtual_clock: bool = False
+    # The cloud blocks re-creating a deleted queue's name for up to 3 days (v2/v2beta3 docs).
+    queue_reuse_delay_s: float = 3 * 86400.0
+    log_level: str = "INFO"
+
+
+# The real service's limits (see the reference).
+MAX_TASK_SIZE = 1_048_569
+MAX_SCHEDULE_AHEAD_S = 720 * 3600
+MAX_RATE = 500.0
+MAX_BURST = 500
+MAX_CONCURRENT = 5000
+MAX_LIST_TASKS_PAGE = 1000
+MAX_LIST_QUEUES_PAGE = 9800
+MAX_BATCH_CREATE = 100
+MAX_BATCH_DELETE = 1000
+MAX_URL_LENGTH = 2083
+MAX_HEADERS_BYTES = 80 * 1024

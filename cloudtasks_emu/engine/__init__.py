@@ -1,0 +1,1 @@
+"""The engine: state and timing, free of grpc, aiohttp and protobuf."""

@@ -1,0 +1,81 @@
+"""The one error type that crosses the edge, and the one table of its codes.
+
+Code                 gRPC  HTTP
+INVALID_ARGUMENT       3    400
+FAILED_PRECONDITION    9    400
+OUT_OF_RANGE          11    400
+UNAUTHENTICATED       16    401
+PERMISSION_DENIED      7    403
+NOT_FOUND              5    404
+ALREADY_EXISTS         6    409
+ABORTED               10    409
+RESOURCE_EXHAUSTED     8    429
+CANCELLED              1    499
+INTERNAL              13    500
+UNIMPLEMENTED         12    501
+UNAVAILABLE           14    503
+DEADLINE_EXCEEDED      4    504
+"""
+
+from __future__ import annotations
+
+import enum
+
+
+class Code(enum.StrEnum):
+    INVALID_ARGUMENT = "INVALID_ARGUMENT"
+    FAILED_PRECONDITION = "FAILED_PRECONDITION"
+    OUT_OF_RANGE = "OUT_OF_RANGE"
+    UNAUTHENTICATED = "UNAUTHENTICATED"
+    PERMISSION_DENIED = "PERMISSION_DENIED"
+    NOT_FOUND = "NOT_FOUND"
+    ALREADY_EXISTS = "ALREADY_EXISTS"
+    ABORTED = "ABORTED"
+    RESOURCE_EXHAUSTED = "RESOURCE_EXHAUSTED"
+    CANCELLED = "CANCELLED"
+    INTERNAL = "INTERNAL"
+    UNIMPLEMENTED = "UNIMPLEMENTED"
+    UNAVAILABLE = "UNAVAILABLE"
+    DEADLINE_EXCEEDED = "DEADLINE_EXCEEDED"
+
+    @property
+    def grpc_code(self) -> int:
+        return _TABLE[self][0]
+
+    @property
+    def http_status(self) -> int:
+        return _TABLE[self][1]
+
+
+_TABLE: dict[Code, tuple[int, int]] = {
+    Code.INVALID_ARGUMENT: (3, 400),
+    Code.FAILED_PRECONDITION: (9, 400),
+    Code.OUT_OF_RANGE: (11, 400),
+    Code.UNAUTHENTICATED: (16, 401),
+    Code.PERMISSION_DENIED: (7, 403),
+    Code.NOT_FOUND: (5, 404),
+    Code.ALREADY_EXISTS: (6, 409),
+    Code.ABORTED: (10, 409),
+    Code.RESOURCE_EXHAUSTED: (8, 429),
+    Code.CANCELLED: (1, 499),
+    Code.INTERNAL: (13, 500),
+    Code.UNIMPLEMENTED: (12, 501),
+    Code.UNAVAILABLE: (14, 503),
+    Code.DEADLINE_EXCEEDED: (4, 504),
+}
+
+
+class EmuError(Exception):
+    """An API error with a canonical code and the message the real service would give."""
+
+    def __init__(self, code: Code, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def invalid(message: str) -> EmuError:
+    return EmuError(Code.INVALID_ARGUMENT, message)
+
+
+NOT_FOUND_MESSAGE = "Requested entity was not found."

@@ -1,0 +1,83 @@
+"""Parse and validate resource names: projects/*/locations/*/queues/*/tasks/*."""
+
+from __future__ import annotations
+
+import re
+from typing import NamedTuple
+
+from .errors import Code, EmuError, invalid
+
+_PROJECT = r"[A-Za-z0-9\-:.]+"
+_LOCATION = r"[A-Za-z0-9\-]+"
+_PROJECT_RE = re.compile(rf"projects/({_PROJECT})")
+_LOCATION_RE = re.compile(rf"projects/({_PROJECT})/locations/({_LOCATION})")
+_QUEUE_RE = re.compile(rf"(projects/{_PROJECT}/locations/{_LOCATION})/queues/([^/]*)")
+_TASK_RE = re.compile(rf"(projects/{_PROJECT}/locations/{_LOCATION}/queues/[^/]*)/tasks/([^/]*)")
+_QUEUE_ID_RE = re.compile(r"[A-Za-z0-9\-]{1,100}")
+_TASK_ID_RE = re.compile(r"[A-Za-z0-9_\-]{1,500}")
+
+QUEUE_FORMAT_MESSAGE = (
+    'Queue name must be formatted: "projects/<PROJECT_ID>/locations/<LOCATION_ID>/queues/<QUEUE_ID>".'
+)
+
+
+class QueueName(NamedTuple):
+    parent: str  # projects/P/locations/L
+    queue_id: str
+
+    @property
+    def full(self) -> str:
+        return f"{self.parent}/queues/{self.queue_id}"
+
+
+class TaskName(NamedTuple):
+    queue: str
+    task_id: str
+
+    @property
+    def full(self) -> str:
+        return f"{self.queue}/tasks/{self.task_id}"
+
+
+def parse_project(name: str) -> str:
+    match = _PROJECT_RE.fullmatch(name)
+    if not match:
+        raise invalid(f'Invalid resource field value in the request: name "{name}".')
+    return match.group(1)
+
+
+def parse_location(name: str) -> tuple[str, str]:
+    """Return (project, location) of a location name; the cloud checks IAM first, hence the code."""
+    match = _LOCATION_RE.fullmatch(name)
+    if not match:
+        raise EmuError(Code.PERMISSION_DENIED, f"Permission denied on resource project {name}.")
+    return match.group(1), match.group(2)
+
+
+def parse_queue(name: str) -> QueueName:
+    match = _QUEUE_RE.fullmatch(name)
+    if not match or not _QUEUE_ID_RE.fullmatch(match.group(2)):
+        raise invalid(QUEUE_FORMAT_MESSAGE)
+    return QueueName(match.group(1), match.group(2))
+
+
+def parse_task(name: str) -> TaskName:
+    match = _TASK_RE.fullmatch(name)
+    if not match:
+        raise invalid(
+            'Task name must be formatted: "projects/<PROJECT_ID>/locations/<LOCATION_ID>/queues/'
+            '<QUEUE_ID>/tasks/<TASK_ID>".'
+        )
+    parse_queue(match.group(1))
+    task_id = match.group(2)
+    if not _TASK_ID_RE.fullmatch(task_id):
+        raise invalid(
+            f'Task ID "{task_id}" can contain only letters ([A-Za-z]), numbers ([0-9]), hyphens (-), '
+            "or underscores (_). Task ID must between 1 and 500 characters."
+        )
+    return TaskName(match.group(1), task_id)
+
+
+def location_of(queue_name: str) -> str:
+    """projects/P/locations/L of a valid queue name."""
+    return queue_name.rsplit("/queues/", 1)[0]

@@ -1,0 +1,318 @@
+"""The Cloud Tasks operations, version-neutral: model objects in and out, EmuError on bad input."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import random
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import TypeVar
+
+from . import names
+from .clock import Clock
+from .config import MAX_SCHEDULE_AHEAD_S, Settings
+from .engine.store import Store
+from .errors import NOT_FOUND_MESSAGE, Code, EmuError, invalid
+from .model import HttpRequest, PullMessage, Queue, QueueState, Task
+
+QUEUE_MISSING = (
+    "Queue does not exist. If you just created the queue, wait at least a minute for the queue to initialize."
+)
+TASK_GONE = (
+    "The task no longer exists, though a task with this name existed recently. "
+    "The task either successfully completed or was deleted."
+)
+TASK_TOO_RECENT = (
+    "The task cannot be created because a task with this name existed too recently. For more information "
+    "about task de-duplication see https://cloud.google.com/tasks/docs/reference/rest/v2/"
+    "projects.locations.queues.tasks/create#body.request_body.FIELDS.task."
+)
+QUEUE_TOO_RECENT = "The queue cannot be created because a queue with this name existed too recently."
+
+T = TypeVar("T")
+
+
+def to_us(seconds: float) -> int:
+    return int(round(seconds * 1_000_000))
+
+
+@dataclass(slots=True)
+class Page:
+    items: list[object]
+    next_token: str
+
+
+class TasksService:
+    """One method per operation of the API. Transports convert protos to the model and back."""
+
+    def __init__(self, settings: Settings, clock: Clock, store: Store | None = None) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.store = store or Store()
+        self._random = random.Random()
+        self.cmek_keys: dict[str, str] = {}  # location name -> KMS key
+
+    def now_us(self) -> int:
+        return to_us(self.clock.now())
+
+    def _expire(self) -> int:
+        now = self.now_us()
+        self.store.expire(now)
+        return now
+
+    # queues
+    def require_queue(self, name: str, missing: str = QUEUE_MISSING) -> Queue:
+        """The queue of a valid name; NOT_FOUND when there is none."""
+        names.parse_queue(name)
+        queue = self.store.get_queue(name)
+        if queue is None:
+            raise EmuError(Code.NOT_FOUND, missing)
+        return queue
+
+    def create_queue(self, parent: str, queue: Queue) -> Queue:
+        """Create `queue` (defaults already filled) under `parent`.
+
+        Raises:
+            EmuError: PERMISSION_DENIED for a malformed parent, INVALID_ARGUMENT for a bad name,
+                ALREADY_EXISTS, or FAILED_PRECONDITION while the name is blocked after a delete.
+        """
+        names.parse_location(parent)
+        if not queue.name:
+            raise invalid("Queue.name is required.")
+        if not queue.name.startswith(parent + "/queues/"):
+            names.parse_queue(queue.name)
+            raise invalid(f"{queue.name} must begin with {parent}.")
+        names.parse_queue(queue.name)
+        self._expire()
+        if self.store.get_queue(queue.name) is not None:
+            raise EmuError(Code.ALREADY_EXISTS, "Queue already exists")
+        if queue.name in self.store.queue_tombstones:
+            raise EmuError(Code.FAILED_PRECONDITION, QUEUE_TOO_RECENT)
+        queue.state = QueueState.RUNNING
+        self.store.put_queue(queue)
+        return queue
+
+    def update_queue(self, queue: Queue) -> Queue:
+        """Store `queue` (already merged with its previous state); creates it if absent, as the cloud does."""
+        names.parse_queue(queue.name)
+        self._expire()
+        if self.store.get_queue(queue.name) is None and queue.name in self.store.queue_tombstones:
+            raise EmuError(Code.FAILED_PRECONDITION, QUEUE_TOO_RECENT)
+        self.store.put_queue(queue)
+        return queue
+
+    def delete_queue(self, name: str) -> None:
+        queue = self.require_queue(name, missing=NOT_FOUND_MESSAGE)
+        # A zero delay leaves a tombstone that the next expire() drops.
+        self.store.delete_queue(queue.name, self.now_us() + to_us(self.settings.queue_reuse_delay_s))
+
+    def purge_queue(self, name: str) -> Queue:
+        queue = self.require_queue(name)
+        now = self.now_us()
+        queue.purge_time_us = now
+        self.store.remove_tasks(queue.name, lambda task: task.create_us > now, self._tombstone_until(queue))
+        return queue
+
+    def pause_queue(self, name: str) -> Queue:
+        queue = self.require_queue(name)
+        queue.state = QueueState.PAUSED
+        return queue
+
+    def resume_queue(self, name: str) -> Queue:
+        queue = self.require_queue(name)
+        queue.state = QueueState.RUNNING
+        return queue
+
+    def list_queues(self, parent: str, filter_: str, page_size: int, page_token: str, max_page: int) -> Page:
+        names.parse_location(parent)
+        keep = queue_filter(filter_)
+        size = _page_size(page_size, max_page)
+        after = decode_page_token(page_token, filter_)
+        matching = (q for q in self.store.queues_after(parent + "/queues/", after) if keep(q))
+        return _page(matching, size, lambda q: q.name, filter_)
+
+    # tasks
+    def _tombstone_until(self, queue: Queue) -> int:
+        return self.now_us() + to_us(queue.tombstone_ttl_s)
+
+    def create_task(self, parent: str, task: Task, payload_must_match_queue: bool) -> Task:
+        """Add `task` (validated by the converter) to the queue `parent`.
+
+        `task.name` may be empty (an ID is generated) and `task.schedule_us` 0 (now).
+
+        Raises:
+            EmuError: NOT_FOUND for a missing queue, ALREADY_EXISTS for a live or recently
+                deleted name, INVALID_ARGUMENT for a bad name or schedule time.
+        """
+        names.parse_queue(parent)
+        if task.name:
+            task_name = names.parse_task(task.name)
+            if task_name.queue != parent:
+                raise invalid(
+                    f"The queue name from request ('{parent}') must be the same as the queue name in "
+                    f"the named task ('{task_name.queue}')."
+                )
+        queue = self.require_queue(parent)
+        now = self._expire()
+        if payload_must_match_queue or queue.pull:
+            _check_payload_matches(queue, task)
+        if task.schedule_us > now + MAX_SCHEDULE_AHEAD_S * 1_000_000:
+            raise invalid(
+                f"The Task.scheduleTime, {_pacific(task.schedule_us)}, is too far in the future. "
+                "Schedule time must be no more than 720h in the future."
+            )
+        task.schedule_us = max(task.schedule_us, now)
+        task.create_us = now - now % 1_000_000
+        if task.name:
+            if self.store.get_task(task.name) is not None:
+                raise EmuError(Code.ALREADY_EXISTS, "Requested entity already exists")
+            if task.name in self.store.task_tombstones:
+                raise EmuError(Code.ALREADY_EXISTS, TASK_TOO_RECENT)
+        else:
+            task.name = self._new_task_name(parent)
+        self.store.put_task(queue.name, task)
+        return task
+
+    def _new_task_name(self, parent: str) -> str:
+        # The cloud's generated IDs are long decimal numbers.
+        while True:
+            name = f"{parent}/tasks/{self._random.getrandbits(64)}"
+            if self.store.get_task(name) is None and name not in self.store.task_tombstones:
+                return name
+
+    def get_task(self, name: str) -> Task:
+        task_name = names.parse_task(name)
+        self._expire()
+        task = self.store.get_task(task_name.full)
+        if task is None:
+            raise EmuError(Code.NOT_FOUND, TASK_GONE if name in self.store.task_tombstones else NOT_FOUND_MESSAGE)
+        return task
+
+    def delete_task(self, name: str) -> None:
+        task = self.get_task(name)
+        queue_name = names.parse_task(task.name).queue
+        queue = self.store.get_queue(queue_name)
+        assert queue is not None
+        self.store.remove_task(queue_name, task.name, self._tombstone_until(queue))
+
+    def list_tasks(self, parent: str, page_size: int, page_token: str, max_page: int) -> Page:
+        queue = self.require_queue(parent)
+        size = _page_size(page_size, max_page)
+        after = decode_page_token(page_token, "")
+        if after and not after.startswith(queue.name + "/tasks/"):
+            raise invalid("Invalid page token.")
+        return _page(self.store.tasks_after(queue.name, after), size, lambda t: t.name, "")
+
+    def queue_task_count(self, queue: Queue) -> tuple[int, int | None]:
+        """(number of tasks, earliest schedule time) of a queue, for QueueStats."""
+        count = self.store.count_tasks(queue.name)
+        oldest = min((t.schedule_us for t in self.store.tasks_after(queue.name, "")), default=None)
+        return count, oldest
+
+    # locations
+    def locations(self, project: str) -> list[str]:
+        """Location IDs in use in `project`: the configured one plus those holding queues."""
+        found = {self.settings.location}
+        prefix = f"projects/{project}/locations/"
+        for name in self.store.queues.irange(minimum=prefix):
+            if not name.startswith(prefix):
+                break
+            found.add(name[len(prefix) :].split("/", 1)[0])
+        return sorted(found)
+
+    def reset(self) -> None:
+        self.store.clear()
+        self.cmek_keys.clear()
+
+
+def _check_payload_matches(queue: Queue, task: Task) -> None:
+    if queue.pull != isinstance(task.payload, PullMessage):
+        kind = "a pull queue" if queue.pull else "a push queue"
+        raise invalid(f"The task's payload type is not compatible with {kind}.")
+    if not queue.pull and (queue.http_target is not None) != isinstance(task.payload, HttpRequest):
+        kind = "an HTTP target queue" if queue.http_target is not None else "an App Engine queue"
+        raise invalid(f"The task's payload type is not compatible with {kind}.")
+
+
+def _pacific(at_us: int) -> str:
+    """The cloud quotes a too-late schedule time in US Pacific time."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        zone = ZoneInfo("America/Los_Angeles")
+    except ZoneInfoNotFoundError:  # no tz database on the machine
+        from datetime import UTC as zone  # type: ignore[assignment]
+    return datetime.fromtimestamp(at_us // 1_000_000, zone).isoformat()
+
+
+def _page_size(page_size: int, max_page: int) -> int:
+    if page_size < 0:
+        raise invalid("page_size must not be negative.")
+    return min(page_size or max_page, max_page)
+
+
+def _filter_digest(filter_: str) -> str:
+    return hashlib.sha256(filter_.encode()).hexdigest()[:12]
+
+
+def encode_page_token(after: str, filter_: str) -> str:
+    raw = json.dumps({"after": after, "filter": _filter_digest(filter_)}).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_page_token(token: str, filter_: str) -> str:
+    """The name to continue after; INVALID_ARGUMENT for a foreign token or a changed filter."""
+    if not token:
+        return ""
+    try:
+        data = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+        after, digest = data["after"], data["filter"]
+    except (ValueError, binascii.Error, KeyError, TypeError) as exc:
+        raise invalid("Invalid page token.") from exc
+    if not isinstance(after, str) or digest != _filter_digest(filter_):
+        raise invalid("Invalid page token: the filter changed between pages.")
+    return after
+
+
+def _page(items: Iterator[T], size: int, key: Callable[[T], str], filter_: str) -> Page:
+    page: list[object] = []
+    for item in items:
+        if len(page) == size:
+            return Page(page, encode_page_token(key(page[-1]), filter_))  # type: ignore[arg-type]
+        page.append(item)
+    return Page(page, "")
+
+
+_FILTER_TERM = re.compile(r"\s*([A-Za-z_.]+)\s*(?::|=)\s*(\"[^\"]*\"|[^\s\"]+)\s*")
+_TARGET_FIELDS: dict[str, Callable[[Queue], bool]] = {
+    "app_engine_http_target": lambda q: not q.pull and q.http_target is None,
+    "app_engine_http_queue": lambda q: not q.pull and q.http_target is None,
+    "app_engine_routing_override": lambda q: q.app_engine_routing_override is not None,
+    "http_target": lambda q: q.http_target is not None,
+    "pull_target": lambda q: q.pull,
+}
+
+
+def queue_filter(filter_: str) -> Callable[[Queue], bool]:
+    """A predicate for ListQueues' filter: `state: PAUSED`, `http_target: *`, joined by AND."""
+    checks: list[Callable[[Queue], bool]] = []
+    for term in re.split(r"\s+AND\s+", filter_.strip()) if filter_.strip() else []:
+        match = _FILTER_TERM.fullmatch(term)
+        if not match:
+            raise invalid(f"Invalid filter: {filter_!r}.")
+        field, value = match.group(1), match.group(2).strip('"')
+        snake = re.sub(r"(?<!^)([A-Z])", r"_\1", field).lower()
+        if snake == "state":
+            if value not in QueueState.__members__:
+                raise invalid(f"Invalid filter: unknown queue state {value!r}.")
+            checks.append(lambda q, state=value: q.state == state)  # type: ignore[misc]
+        elif snake in _TARGET_FIELDS and value == "*":
+            checks.append(_TARGET_FIELDS[snake])
+        else:
+            raise invalid(f"Invalid filter: unsupported term {term.strip()!r}.")
+    return lambda q: all(check(q) for check in checks)
