@@ -1,0 +1,132 @@
+"""Start the real emulator as a subprocess and connect the official clients to it over gRPC.
+
+The official library and our generated protos cannot share one process (both register
+google.cloud.tasks.* in protobuf's default pool), so these tests never import cloudtasks_emu.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import subprocess
+import sys
+import threading
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any
+
+import grpc
+import pytest
+from google.cloud import tasks_v2, tasks_v2beta2, tasks_v2beta3
+
+VERSIONS = {"v2": tasks_v2, "v2beta3": tasks_v2beta3, "v2beta2": tasks_v2beta2}
+PROJECT = "test-project"
+LOCATION = "us-central1"
+PARENT = f"projects/{PROJECT}/locations/{LOCATION}"
+
+
+@dataclass
+class Server:
+    process: subprocess.Popen[str]
+    grpc: str
+    http: str
+
+
+def start_server(*args: str, timeout_s: float = 20.0) -> Server:
+    """Run `python -m cloudtasks_emu start` on free ports and wait for its ready line."""
+    cmd = [sys.executable, "-m", "cloudtasks_emu", "start", "--port", "0", "--http-port", "0", *args]
+    process = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=lambda: lines.put(process.stdout.readline()), daemon=True).start()  # type: ignore[union-attr]
+    try:
+        ready = json.loads(lines.get(timeout=timeout_s))
+    except Exception:
+        process.kill()
+        raise
+    return Server(process, ready["grpc"], ready["http"])
+
+
+def stop_server(server: Server) -> int:
+    server.process.terminate()
+    try:
+        return server.process.wait(timeout=10)
+    finally:
+        if server.process.poll() is None:
+            server.process.kill()
+            server.process.wait(timeout=10)
+        server.process.stdout.close()  # type: ignore[union-attr]
+
+
+@pytest.fixture(scope="session")
+def server() -> Iterator[Server]:
+    srv = start_server("--virtual-clock")
+    yield srv
+    stop_server(srv)
+
+
+@pytest.fixture(scope="session")
+def channel(server: Server) -> Iterator[grpc.Channel]:
+    ch = grpc.insecure_channel(server.grpc)
+    yield ch
+    ch.close()
+
+
+def make_client(module: ModuleType, channel: grpc.Channel) -> Any:
+    transport = module.services.cloud_tasks.transports.CloudTasksGrpcTransport(channel=channel)
+    return module.CloudTasksClient(transport=transport)
+
+
+@pytest.fixture(params=list(VERSIONS))
+def version(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def tasks(version: str) -> ModuleType:
+    """The official client module of the version under test."""
+    return VERSIONS[version]
+
+
+@pytest.fixture
+def client(tasks: ModuleType, channel: grpc.Channel) -> Any:
+    return make_client(tasks, channel)
+
+
+@pytest.fixture
+def clients(channel: grpc.Channel) -> dict[str, Any]:
+    return {v: make_client(m, channel) for v, m in VERSIONS.items()}
+
+
+def unique_queue_name(prefix: str = "q") -> str:
+    return f"{PARENT}/queues/{prefix}-{uuid.uuid4().hex[:12]}"
+
+
+def push_queue(version: str, name: str, **fields: Any) -> Any:
+    """A Queue message with the push target each version expects on create."""
+    module = VERSIONS[version]
+    if version == "v2beta2":
+        fields.setdefault("app_engine_http_target", module.AppEngineHttpTarget())
+    return module.Queue(name=name, **fields)
+
+
+@pytest.fixture
+def queue_name(client: Any, version: str) -> str:
+    """A fresh push queue in the version under test."""
+    name = unique_queue_name()
+    client.create_queue(parent=PARENT, queue=push_queue(version, name))
+    return name
+
+
+def http_task(version: str, url: str = "https://example.com/handler", **fields: Any) -> Any:
+    module = VERSIONS[version]
+    return module.Task(http_request=module.HttpRequest(url=url, **fields))
+
+
+def app_engine_task(version: str, relative: str = "/work", body: bytes = b"", **fields: Any) -> Any:
+    module = VERSIONS[version]
+    key, body_key = ("relative_url", "payload") if version == "v2beta2" else ("relative_uri", "body")
+    request = module.AppEngineHttpRequest(**{key: relative, body_key: body}, **fields)
+    return module.Task(app_engine_http_request=request)
