@@ -201,7 +201,7 @@ class CloudTasksApi:
         self.service.require_queue(request.parent)
         if len(request.requests) > MAX_BATCH_CREATE:
             raise invalid(f"BatchCreateTasksRequest.requests must have at most {MAX_BATCH_CREATE} entries.")
-        op, created = self.operations.new(names.location_of(request.parent), request.request_id)
+        op, created = self.operations.new(names.location_of(request.parent), self._request_key(request))
         if not created:
             return op
         metadata = self.pb.BatchCreateTasksMetadata()
@@ -224,7 +224,7 @@ class CloudTasksApi:
         self.service.require_queue(request.parent)
         if len(request.names) > MAX_BATCH_DELETE:
             raise invalid(f"BatchDeleteTasksRequest.names must have at most {MAX_BATCH_DELETE} entries.")
-        op, created = self.operations.new(names.location_of(request.parent), request.request_id)
+        op, created = self.operations.new(names.location_of(request.parent), self._request_key(request))
         if not created:
             return op
         metadata = self.pb.BatchDeleteTasksMetadata()
@@ -238,6 +238,12 @@ class CloudTasksApi:
                 metadata.failed_requests[index].CopyFrom(_status(error))
         self._finish(op, metadata, empty_pb2.Empty(), len(request.names), "BatchDeleteTasksMetadata")
         return op
+
+    def _request_key(self, request: Any) -> str:
+        """Idempotency key of a Batch request; its operation's payload types belong to one version."""
+        if not request.request_id:
+            return ""
+        return f"{self.codec.version}:{type(request).__name__}:{request.request_id}"
 
     def _finish(self, op: operations_pb2.Operation, metadata: Any, response: Any, total: int, kind: str) -> None:
         """Fill a Batch operation: state from the failures, an ABORTED error when none succeeded."""
