@@ -43,9 +43,11 @@ def start_server(*args: str, timeout_s: float = 20.0) -> Server:
     threading.Thread(target=lambda: lines.put(process.stdout.readline()), daemon=True).start()  # type: ignore[union-attr]
     try:
         ready = json.loads(lines.get(timeout=timeout_s))
-    except Exception:
+    except (queue.Empty, ValueError) as error:
         process.kill()
-        raise
+        process.wait(timeout=10)
+        process.stdout.close()  # type: ignore[union-attr]
+        raise RuntimeError(f"emulator did not start (exit code {process.returncode})") from error
     return Server(process, ready["grpc"], ready["http"])
 
 
