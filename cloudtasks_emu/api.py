@@ -109,14 +109,20 @@ class CloudTasksApi:
             mask = request.update_mask
             if mask.paths:
                 _check_mask(mask, merged)
-                mask.MergeMessage(request.queue, merged, replace_message_field=True, replace_repeated_field=True)
+                mask.MergeMessage(
+                    request.queue, merged, replace_message_field=True, replace_repeated_field=True
+                )
             else:
                 merged = request.queue
         queue = self.codec.decode_queue(merged)
         if existing is not None:
             if queue.pull != existing.pull:
                 raise invalid("The queue's target type cannot be changed.")
-            queue.state, queue.purge_time_us, queue.iam_policy = existing.state, existing.purge_time_us, existing.iam_policy
+            queue.state, queue.purge_time_us, queue.iam_policy = (
+                existing.state,
+                existing.purge_time_us,
+                existing.iam_policy,
+            )
         else:
             names.parse_location(names.location_of(name))
         return self.codec.encode_queue(self.service.update_queue(queue))
@@ -145,7 +151,11 @@ class CloudTasksApi:
     def set_iam_policy(self, request: iam_policy_pb2.SetIamPolicyRequest) -> policy_pb2.Policy:
         current = self.get_iam_policy(iam_policy_pb2.GetIamPolicyRequest(resource=request.resource))
         if request.policy.etag and request.policy.etag != current.etag:
-            raise EmuError(Code.ABORTED, "There were concurrent policy changes. Please retry the whole read-modify-write with exponential backoff.")
+            raise EmuError(
+                Code.ABORTED,
+                "There were concurrent policy changes. "
+                "Please retry the whole read-modify-write with exponential backoff.",
+            )
         paths = list(request.update_mask.paths) or ["bindings", "etag"]
         policy = policy_pb2.Policy()
         policy.CopyFrom(current)
@@ -153,14 +163,16 @@ class CloudTasksApi:
             if path not in ("bindings", "etag", "audit_configs", "version"):
                 raise invalid(f"Invalid update_mask path {path!r}.")
             if path != "etag":
-                policy.ClearField(path)  # type: ignore[arg-type]
+                policy.ClearField(path)
                 field = getattr(request.policy, path)
                 if path == "version":
                     policy.version = field
                 else:
                     getattr(policy, path).extend(field)
         policy.etag = b""
-        policy.etag = hashlib.sha256(policy.SerializeToString(deterministic=True) + uuid.uuid4().bytes).digest()[:8]
+        policy.etag = hashlib.sha256(
+            policy.SerializeToString(deterministic=True) + uuid.uuid4().bytes
+        ).digest()[:8]
         self.service.require_queue(request.resource).iam_policy = policy.SerializeToString()
         return policy
 
@@ -174,10 +186,13 @@ class CloudTasksApi:
 
     # tasks
     def list_tasks(self, request: Any) -> Any:
-        page = self.service.list_tasks(request.parent, request.page_size, request.page_token, MAX_LIST_TASKS_PAGE)
+        page = self.service.list_tasks(
+            request.parent, request.page_size, request.page_token, MAX_LIST_TASKS_PAGE
+        )
         view = request.response_view
         return self.pb.ListTasksResponse(
-            tasks=[self.codec.encode_task(t, view) for t in page.items], next_page_token=page.next_token  # type: ignore[arg-type]
+            tasks=[self.codec.encode_task(t, view) for t in page.items],
+            next_page_token=page.next_token,
         )
 
     def get_task(self, request: Any) -> Any:
@@ -185,7 +200,9 @@ class CloudTasksApi:
         return self._encode_task(task, request.response_view)
 
     def _encode_task(self, task: Task, view: int) -> Any:
-        return self.codec.encode_task(task, view, self.service.store.get_queue(names.parse_task(task.name).queue))
+        return self.codec.encode_task(
+            task, view, self.service.store.get_queue(names.parse_task(task.name).queue)
+        )
 
     def create_task(self, request: Any) -> Any:
         names.parse_queue(request.parent)
@@ -211,7 +228,8 @@ class CloudTasksApi:
             try:
                 if item.parent and item.parent != request.parent:
                     raise invalid(
-                        f"CreateTaskRequest.parent ('{item.parent}') must be the batch's parent ('{request.parent}')."
+                        f"CreateTaskRequest.parent ('{item.parent}') must be the batch's parent "
+                        f"('{request.parent}')."
                     )
                 item.parent = request.parent
                 response.tasks.append(self.create_task(item))
@@ -245,7 +263,9 @@ class CloudTasksApi:
             return ""
         return f"{self.codec.version}:{type(request).__name__}:{request.request_id}"
 
-    def _finish(self, op: operations_pb2.Operation, metadata: Any, response: Any, total: int, kind: str) -> None:
+    def _finish(
+        self, op: operations_pb2.Operation, metadata: Any, response: Any, total: int, kind: str
+    ) -> None:
         """Fill a Batch operation: state from the failures, an ABORTED error when none succeeded."""
         failed = len(metadata.failed_requests)
         states = metadata.State
@@ -260,7 +280,8 @@ class CloudTasksApi:
         if failed and failed == total:
             op.error.code = Code.ABORTED.grpc_code
             op.error.message = (
-                f"None of the requests succeeded, refer to {kind}.failed_requests for individual error details"
+                f"None of the requests succeeded, refer to {kind}.failed_requests "
+                "for individual error details"
             )
         else:
             op.response.Pack(response)
@@ -294,10 +315,14 @@ class LocationsApi:
 
     def _location(self, project: str, location_id: str) -> locations_pb2.Location:
         return locations_pb2.Location(
-            name=f"projects/{project}/locations/{location_id}", location_id=location_id, display_name=location_id
+            name=f"projects/{project}/locations/{location_id}",
+            location_id=location_id,
+            display_name=location_id,
         )
 
-    def list_locations(self, request: locations_pb2.ListLocationsRequest) -> locations_pb2.ListLocationsResponse:
+    def list_locations(
+        self, request: locations_pb2.ListLocationsRequest
+    ) -> locations_pb2.ListLocationsResponse:
         project = names.parse_project(request.name)
         return locations_pb2.ListLocationsResponse(
             locations=[self._location(project, loc) for loc in self.service.locations(project)]
@@ -313,7 +338,9 @@ class LocationsApi:
 def _cmek_location(name: str) -> str:
     location, _, suffix = name.rpartition("/")
     if suffix != "cmekConfig":
-        raise invalid('CmekConfig name must be formatted: "projects/<PROJECT_ID>/locations/<LOCATION_ID>/cmekConfig".')
+        raise invalid(
+            'CmekConfig name must be formatted: "projects/<PROJECT_ID>/locations/<LOCATION_ID>/cmekConfig".'
+        )
     names.parse_location(location)
     return location
 

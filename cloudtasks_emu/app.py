@@ -7,6 +7,7 @@ from types import TracebackType
 
 import grpc
 from aiohttp import web
+from google.protobuf.descriptor import ServiceDescriptor
 
 from . import names
 from .api import CloudTasksApi, LocationsApi, Operations
@@ -43,10 +44,14 @@ class Emulator:
 
     async def start(self) -> None:
         self.declare_queues()
-        services = [(api.pb.DESCRIPTOR.services_by_name["CloudTasks"], api) for api in self.apis.values()]
+        services: list[tuple[ServiceDescriptor, object]] = [
+            (api.pb.DESCRIPTOR.services_by_name["CloudTasks"], api) for api in self.apis.values()
+        ]
         services += [(LOCATIONS, self.locations), (OPERATIONS, self.operations)]
         self._grpc, self.grpc_port = await start_grpc(self.settings.host, self.settings.port, services)
-        self._http, self.http_port = await start_http(build_http_app(), self.settings.host, self.settings.http_port)
+        self._http, self.http_port = await start_http(
+            build_http_app(), self.settings.host, self.settings.http_port
+        )
 
     async def stop(self, grace_s: float = 1.0) -> None:
         """Stop accepting (gRPC with a grace period, then HTTP)."""

@@ -38,7 +38,10 @@ HTTP_USER_AGENT = "Google-Cloud-Tasks"
 DEFAULT_RETRY = RetryPolicy()
 DEFAULT_RATE = RateLimits()
 _BODY_METHODS = {"app_engine": ("POST", "PUT"), "http": ("POST", "PUT", "PATCH")}
-_DEADLINE_RANGE_MS = {"http": (15_000, 1_800_000, "[15s, 30m]"), "app_engine": (15_000, 87_300_000, "[15s, 24h15s]")}
+_DEADLINE_RANGE_MS = {
+    "http": (15_000, 1_800_000, "[15s, 30m]"),
+    "app_engine": (15_000, 87_300_000, "[15s, 24h15s]"),
+}
 
 
 def camel(snake: str) -> str:
@@ -51,7 +54,7 @@ def duration_s(d: Duration) -> float:
 
 
 def set_duration(d: Duration, seconds: float) -> None:
-    d.FromNanoseconds(int(round(seconds * 1e9)))
+    d.FromNanoseconds(round(seconds * 1e9))
 
 
 def burst_for(rate: float) -> int:
@@ -82,7 +85,9 @@ class Codec:
         if self.b2:
             target = q.WhichOneof("target_type")
             if target is None:
-                raise invalid("Queue.targetType is required: set appEngineHttpTarget, pullTarget or httpTarget.")
+                raise invalid(
+                    "Queue.targetType is required: set appEngineHttpTarget, pullTarget or httpTarget."
+                )
             queue.pull = target == "pull_target"
             if target == "app_engine_http_target":
                 queue.app_engine_routing_override = self._override(q.app_engine_http_target)
@@ -129,7 +134,11 @@ class Codec:
         rate = rate or DEFAULT_RATE.max_dispatches_per_second
         burst = burst_for(rate)
         if not self.v2 and r.max_burst_size:  # settable in v2beta2/v2beta3, output only in v2
-            burst = _at_most(_not_negative(r.max_burst_size, "RateLimits.maxBurstSize"), MAX_BURST, "RateLimits.maxBurstSize")
+            burst = _at_most(
+                _not_negative(r.max_burst_size, "RateLimits.maxBurstSize"),
+                MAX_BURST,
+                "RateLimits.maxBurstSize",
+            )
         return RateLimits(rate, burst, concurrency or DEFAULT_RATE.max_concurrent_dispatches)
 
     def decode_retry(self, r: Any) -> RetryPolicy:
@@ -145,7 +154,9 @@ class Codec:
                 )
             policy.max_attempts = r.max_attempts
         if r.HasField("max_retry_duration"):
-            policy.max_retry_duration_s = _not_negative(duration_s(r.max_retry_duration), "RetryConfig.maxRetryDuration")
+            policy.max_retry_duration_s = _not_negative(
+                duration_s(r.max_retry_duration), "RetryConfig.maxRetryDuration"
+            )
         if r.HasField("min_backoff"):
             policy.min_backoff_s = _not_negative(duration_s(r.min_backoff), "RetryConfig.minBackoff")
         if r.HasField("max_backoff"):
@@ -187,7 +198,9 @@ class Codec:
                 self.encode_http_target(queue.http_target, q.http_target)
             else:
                 q.app_engine_http_target.SetInParent()
-                _encode_routing(queue.app_engine_routing_override, q.app_engine_http_target, "app_engine_routing_override")
+                _encode_routing(
+                    queue.app_engine_routing_override, q.app_engine_http_target, "app_engine_routing_override"
+                )
         else:
             if self.v2:
                 _encode_routing(queue.app_engine_routing_override, q, "app_engine_routing_override")
@@ -195,7 +208,11 @@ class Codec:
                 q.type = self.pb.Queue.PULL if queue.pull else self.pb.Queue.PUSH
                 if not queue.pull and queue.http_target is None:
                     q.app_engine_http_queue.SetInParent()
-                    _encode_routing(queue.app_engine_routing_override, q.app_engine_http_queue, "app_engine_routing_override")
+                    _encode_routing(
+                        queue.app_engine_routing_override,
+                        q.app_engine_http_queue,
+                        "app_engine_routing_override",
+                    )
             if queue.http_target is not None:
                 self.encode_http_target(queue.http_target, q.http_target)
             if queue.logging_sampling_ratio is not None:
@@ -268,7 +285,11 @@ class Codec:
         elif kind == "pull_message":
             raise invalid("Task.pullMessage cannot be set.")
         else:
-            choices = "appEngineHttpRequest, httpRequest or pullMessage" if self.b2 else "appEngineHttpRequest or httpRequest"
+            choices = (
+                "appEngineHttpRequest, httpRequest or pullMessage"
+                if self.b2
+                else "appEngineHttpRequest or httpRequest"
+            )
             raise invalid(f"Task must have one of {choices}.")
         task = Task(name=t.name, payload=payload, schedule_us=0, create_us=0)
         if t.HasField("schedule_time"):
@@ -295,7 +316,9 @@ class Codec:
         _check_body(body, method, "app_engine", f"AppEngineHttpRequest.{self.app_engine_body}")
         headers = {k: v for k, v in r.headers.items() if not _reserved_header(k, "app_engine")}
         user_agent = _pop_header(headers, "user-agent")
-        headers["User-Agent"] = f"{user_agent} {APP_ENGINE_USER_AGENT}" if user_agent else APP_ENGINE_USER_AGENT
+        headers["User-Agent"] = (
+            f"{user_agent} {APP_ENGINE_USER_AGENT}" if user_agent else APP_ENGINE_USER_AGENT
+        )
         if body:
             if _find_header(headers, "content-type") is None:
                 headers["Content-Type"] = "application/octet-stream"
@@ -384,9 +407,15 @@ def encode_token(token: Token | None, m: Any) -> None:
     if token is None:
         return
     if token.kind == "oauth":
-        m.oauth_token.service_account_email, m.oauth_token.scope = token.service_account_email, token.scope_or_audience
+        m.oauth_token.service_account_email, m.oauth_token.scope = (
+            token.service_account_email,
+            token.scope_or_audience,
+        )
     else:
-        m.oidc_token.service_account_email, m.oidc_token.audience = token.service_account_email, token.scope_or_audience
+        m.oidc_token.service_account_email, m.oidc_token.audience = (
+            token.service_account_email,
+            token.scope_or_audience,
+        )
 
 
 def decode_http_request(pb: ModuleType, r: Any) -> HttpRequest:
@@ -424,7 +453,9 @@ def _reserved_header(key: str, kind: str) -> bool:
     low = key.lower()
     if low in ("host", "content-length" if kind == "http" else "host"):
         return True
-    return low.startswith(("x-google-", "x-appengine-")) or (kind == "http" and low.startswith("x-cloudtasks-"))
+    return low.startswith(("x-google-", "x-appengine-")) or (
+        kind == "http" and low.startswith("x-cloudtasks-")
+    )
 
 
 def _find_header(headers: dict[str, str], low: str) -> str | None:

@@ -10,7 +10,7 @@ import random
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Generic, TypeVar
 
 from . import names
 from .clock import Clock
@@ -37,12 +37,12 @@ T = TypeVar("T")
 
 
 def to_us(seconds: float) -> int:
-    return int(round(seconds * 1_000_000))
+    return round(seconds * 1_000_000)
 
 
 @dataclass(slots=True)
-class Page:
-    items: list[object]
+class Page(Generic[T]):
+    items: list[T]
     next_token: str
 
 
@@ -127,7 +127,9 @@ class TasksService:
         queue.state = QueueState.RUNNING
         return queue
 
-    def list_queues(self, parent: str, filter_: str, page_size: int, page_token: str, max_page: int) -> Page:
+    def list_queues(
+        self, parent: str, filter_: str, page_size: int, page_token: str, max_page: int
+    ) -> Page[Queue]:
         names.parse_location(parent)
         keep = queue_filter(filter_)
         size = _page_size(page_size, max_page)
@@ -189,7 +191,9 @@ class TasksService:
         self._expire()
         task = self.store.get_task(task_name.full)
         if task is None:
-            raise EmuError(Code.NOT_FOUND, TASK_GONE if name in self.store.task_tombstones else NOT_FOUND_MESSAGE)
+            raise EmuError(
+                Code.NOT_FOUND, TASK_GONE if name in self.store.task_tombstones else NOT_FOUND_MESSAGE
+            )
         return task
 
     def delete_task(self, name: str) -> None:
@@ -199,7 +203,7 @@ class TasksService:
         assert queue is not None
         self.store.remove_task(queue_name, task.name, self._tombstone_until(queue))
 
-    def list_tasks(self, parent: str, page_size: int, page_token: str, max_page: int) -> Page:
+    def list_tasks(self, parent: str, page_size: int, page_token: str, max_page: int) -> Page[Task]:
         queue = self.require_queue(parent)
         size = _page_size(page_size, max_page)
         after = decode_page_token(page_token, "")
@@ -279,11 +283,11 @@ def decode_page_token(token: str, filter_: str) -> str:
     return after
 
 
-def _page(items: Iterator[T], size: int, key: Callable[[T], str], filter_: str) -> Page:
-    page: list[object] = []
+def _page(items: Iterator[T], size: int, key: Callable[[T], str], filter_: str) -> Page[T]:
+    page: list[T] = []
     for item in items:
         if len(page) == size:
-            return Page(page, encode_page_token(key(page[-1]), filter_))  # type: ignore[arg-type]
+            return Page(page, encode_page_token(key(page[-1]), filter_))
         page.append(item)
     return Page(page, "")
 

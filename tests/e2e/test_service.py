@@ -20,10 +20,14 @@ from .conftest import PARENT, VERSIONS, Server, make_client, start_server, stop_
 
 def test_iam_policy_round_trip_with_etag(client: Any, queue_name: str) -> None:
     empty = client.get_iam_policy(resource=queue_name)
-    assert list(empty.bindings) == [] and empty.etag
+    assert list(empty.bindings) == []
+    assert empty.etag
     binding = policy_pb2.Binding(role="roles/cloudtasks.enqueuer", members=["user:a@example.com"])
-    stored = client.set_iam_policy(request={"resource": queue_name, "policy": policy_pb2.Policy(bindings=[binding])})
-    assert list(stored.bindings) == [binding] and stored.etag != empty.etag
+    stored = client.set_iam_policy(
+        request={"resource": queue_name, "policy": policy_pb2.Policy(bindings=[binding])}
+    )
+    assert list(stored.bindings) == [binding]
+    assert stored.etag != empty.etag
     assert client.get_iam_policy(resource=queue_name) == stored
     stale = policy_pb2.Policy(bindings=[], etag=empty.etag)
     with pytest.raises(exceptions.Aborted, match="concurrent policy changes"):
@@ -65,7 +69,8 @@ def test_locations_report_those_in_use(client: Any, version: str) -> None:
     listed = client.list_locations(request=locations_pb2.ListLocationsRequest(name="projects/loc-project"))
     assert [loc.location_id for loc in listed.locations] == ["europe-west1", "us-central1"]
     got = client.get_location(request=locations_pb2.GetLocationRequest(name=f"{PARENT}"))
-    assert got.name == PARENT and got.location_id == "us-central1"
+    assert got.name == PARENT
+    assert got.location_id == "us-central1"
     with pytest.raises(exceptions.NotFound):
         client.get_location(request=locations_pb2.GetLocationRequest(name="projects/p/locations/mars-north1"))
 
@@ -76,7 +81,9 @@ def test_health_and_reflection(server: Server, channel: grpc.Channel) -> None:
         response = health.Check(health_pb2.HealthCheckRequest(service=service), timeout=5)
         assert response.status == health_pb2.HealthCheckResponse.SERVING
     stub = reflection_pb2_grpc.ServerReflectionStub(channel)
-    (answer,) = stub.ServerReflectionInfo(iter([reflection_pb2.ServerReflectionRequest(list_services="")]), timeout=5)
+    (answer,) = stub.ServerReflectionInfo(
+        iter([reflection_pb2.ServerReflectionRequest(list_services="")]), timeout=5
+    )
     listed = {s.name for s in answer.list_services_response.service}
     assert {f"google.cloud.tasks.{v}.CloudTasks" for v in VERSIONS} <= listed
     assert "google.cloud.location.Locations" in listed

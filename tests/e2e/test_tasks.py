@@ -18,7 +18,9 @@ FULL = 2
 def body_of(task: Any, version: str) -> bytes:
     if "http_request" in task:
         return bytes(task.http_request.body)
-    return bytes(task.app_engine_http_request.payload if version == "v2beta2" else task.app_engine_http_request.body)
+    return bytes(
+        task.app_engine_http_request.payload if version == "v2beta2" else task.app_engine_http_request.body
+    )
 
 
 @pytest.fixture
@@ -34,7 +36,8 @@ def test_create_task_generates_an_id_and_times(client: Any, version: str, queue_
     task = client.create_task(parent=queue_name, task=app_engine_task(version, body=b"hello"))
     prefix, task_id = task.name.rsplit("/", 1)
     assert prefix == f"{queue_name}/tasks"
-    assert task_id.isdigit() and len(task_id) >= 15
+    assert task_id.isdigit()
+    assert len(task_id) >= 15
     assert task.create_time.microsecond == 0
     assert abs(task.schedule_time.timestamp() - time.time()) < 60
     assert task.view.name == "BASIC"
@@ -121,10 +124,13 @@ def test_app_engine_request_rules(client: Any, tasks: Any, version: str, queue_n
     assert request.headers["User-Agent"] == "AppEngine-Google; (+http://code.google.com/appengine)"
     assert request.headers["Content-Type"] == "application/octet-stream"
     assert request.app_engine_routing.host == "test-project.appspot.com"
-    routed = app_engine_task(version, headers={"content-type": "text/plain", "X-AppEngine-Foo": "no"}, body=b"a")
+    routed = app_engine_task(
+        version, headers={"content-type": "text/plain", "X-AppEngine-Foo": "no"}, body=b"a"
+    )
     routed.app_engine_http_request.app_engine_routing = tasks.AppEngineRouting(service="worker", version="v1")
     got = client.create_task(parent=queue_name, task=routed).app_engine_http_request
-    assert "Content-Type" not in got.headers and got.headers["content-type"] == "text/plain"
+    assert "Content-Type" not in got.headers
+    assert got.headers["content-type"] == "text/plain"
     assert "X-AppEngine-Foo" not in got.headers
     assert got.app_engine_routing.host == "v1.worker.test-project.appspot.com"
 
@@ -135,10 +141,13 @@ def test_http_request_rules(client: Any, tasks: Any, version: str, http_queue: s
     with pytest.raises(exceptions.InvalidArgument, match="must start with 'http://' or 'https://'"):
         client.create_task(parent=http_queue, task=http_task(version, url="ftp://x"))
     with pytest.raises(exceptions.InvalidArgument, match="POST or PUT or PATCH"):
-        client.create_task(parent=http_queue, task=http_task(version, body=b"x", http_method=tasks.HttpMethod.GET))
+        client.create_task(
+            parent=http_queue, task=http_task(version, body=b"x", http_method=tasks.HttpMethod.GET)
+        )
     oidc = tasks.OidcToken(service_account_email="sa@p.iam.gserviceaccount.com", audience="aud")
     created = client.create_task(
-        parent=http_queue, task=http_task(version, headers={"User-Agent": "mine", "X-Custom": "1"}, oidc_token=oidc)
+        parent=http_queue,
+        task=http_task(version, headers={"User-Agent": "mine", "X-Custom": "1"}, oidc_token=oidc),
     )
     assert created.http_request.headers["User-Agent"] == "Google-Cloud-Tasks"
     assert created.http_request.headers["X-Custom"] == "1"
@@ -158,7 +167,9 @@ def test_dispatch_deadline_range(client: Any, version: str, http_queue: str, que
         client.create_task(parent=queue_name, task=long)
     ok = http_task(version)
     ok.dispatch_deadline = duration_pb2.Duration(seconds=60, nanos=1_500_000)
-    assert client.create_task(parent=http_queue, task=ok).dispatch_deadline.total_seconds() == pytest.approx(60.001)
+    assert client.create_task(parent=http_queue, task=ok).dispatch_deadline.total_seconds() == pytest.approx(
+        60.001
+    )
 
 
 def test_v2beta2_payload_must_match_the_queue(clients: dict[str, Any]) -> None:
@@ -180,7 +191,8 @@ def test_pull_tasks_keep_payload_and_tag(clients: dict[str, Any]) -> None:
     assert created.pull_message.payload == b"\x00\xffdata"
     assert created.pull_message.tag == "red"
     basic = clients["v2beta2"].get_task(name=created.name)
-    assert basic.pull_message.payload == b"" and basic.pull_message.tag == "red"
+    assert basic.pull_message.payload == b""
+    assert basic.pull_message.tag == "red"
     through_b3 = clients["v2beta3"].get_task(request={"name": created.name, "response_view": FULL})
     assert through_b3.pull_message.payload == b"\x00\xffdata"
     with pytest.raises(exceptions.InvalidArgument, match="pullMessage cannot be set"):
@@ -201,7 +213,9 @@ def test_list_tasks_pages_survive_adds_and_deletes(client: Any, version: str, qu
     added = app_engine_task(version)
     added.name = f"{queue_name}/tasks/t04a"
     client.create_task(parent=queue_name, task=added)
-    rest = client.list_tasks(request={"parent": queue_name, "page_size": 3, "page_token": first.next_page_token})
+    rest = client.list_tasks(
+        request={"parent": queue_name, "page_size": 3, "page_token": first.next_page_token}
+    )
     assert [t.name for t in rest] == [names[4], added.name, names[5], names[6]]
     with pytest.raises(exceptions.InvalidArgument, match="page_size"):
         list(client.list_tasks(request={"parent": queue_name, "page_size": -1}))
@@ -255,8 +269,14 @@ def test_batch_create_tasks(client: Any, tasks: Any, version: str, queue_name: s
 
 
 @pytest.mark.parametrize("version", ["v2", "v2beta3"])
-def test_batch_create_tasks_request_id_is_idempotent(client: Any, tasks: Any, version: str, queue_name: str) -> None:
-    request = {"parent": queue_name, "requests": [{"task": app_engine_task(version)}], "request_id": "9c4f1a0e-0000-4000-8000-000000000001"}
+def test_batch_create_tasks_request_id_is_idempotent(
+    client: Any, tasks: Any, version: str, queue_name: str
+) -> None:
+    request = {
+        "parent": queue_name,
+        "requests": [{"task": app_engine_task(version)}],
+        "request_id": "9c4f1a0e-0000-4000-8000-000000000001",
+    }
     first = client.batch_create_tasks(request=request).result(timeout=10)
     second = client.batch_create_tasks(request=request).result(timeout=10)
     assert [t.name for t in first.tasks] == [t.name for t in second.tasks]
@@ -266,7 +286,9 @@ def test_batch_create_tasks_request_id_is_idempotent(client: Any, tasks: Any, ve
 @pytest.mark.parametrize("version", ["v2", "v2beta3"])
 def test_batch_delete_tasks(client: Any, version: str, queue_name: str) -> None:
     made = [client.create_task(parent=queue_name, task=app_engine_task(version)) for _ in range(3)]
-    operation = client.batch_delete_tasks(parent=queue_name, names=[t.name for t in made] + [f"{queue_name}/tasks/x"])
+    operation = client.batch_delete_tasks(
+        parent=queue_name, names=[t.name for t in made] + [f"{queue_name}/tasks/x"]
+    )
     operation.result(timeout=10)
     assert operation.metadata.state.name == "PARTIALLY_SUCCEEDED"
     assert list(operation.metadata.failed_requests) == [3]
