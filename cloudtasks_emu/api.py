@@ -68,7 +68,7 @@ class CloudTasksApi:
     # queues
     def _encode_queue(self, queue: Any, read_mask: field_mask_pb2.FieldMask | None = None) -> Any:
         paths = list(read_mask.paths) if read_mask is not None else []
-        stats = self.service.queue_task_count(queue) if "stats" in paths else None
+        stats = self.service.queue_stats(queue) if "stats" in paths else None
         full = self.codec.encode_queue(queue, stats)
         if not paths:
             return full
@@ -213,6 +213,9 @@ class CloudTasksApi:
     def delete_task(self, request: Any) -> empty_pb2.Empty:
         self.service.delete_task(request.name)
         return empty_pb2.Empty()
+
+    def run_task(self, request: Any) -> Any:
+        return self._encode_task(self.service.run_task(request.name), request.response_view)
 
     def batch_create_tasks(self, request: Any) -> operations_pb2.Operation:
         self.service.require_queue(request.parent)

@@ -14,8 +14,13 @@ from .api import CloudTasksApi, LocationsApi, Operations
 from .clock import Clock, FakeClock, SystemClock
 from .config import Settings
 from .convert import CODECS
+from .dispatch import Dispatcher
+from .engine.scheduler import Scheduler
+from .engine.store import Store
 from .model import Queue
 from .service import TasksService
+from .tokens import TokenMinter
+from .transports.admin import add_admin_routes
 from .transports.grpc_server import LOCATIONS, OPERATIONS, start_grpc
 from .transports.http import build_http_app, start_http
 
@@ -26,7 +31,9 @@ class Emulator:
     def __init__(self, settings: Settings, clock: Clock | None = None) -> None:
         self.settings = settings
         self.clock: Clock = clock or (FakeClock() if settings.virtual_clock else SystemClock())
-        self.service = TasksService(settings, self.clock)
+        self.tokens = TokenMinter()
+        self.dispatcher = Dispatcher(settings, self.tokens)
+        self.service = TasksService(settings, self.clock, Scheduler(Store(), self.clock, self.dispatcher.deliver))
         self.operations = Operations()
         self.apis = {v: CloudTasksApi(codec, self.service, self.operations) for v, codec in CODECS.items()}
         self.locations = LocationsApi(self.service)
@@ -44,6 +51,8 @@ class Emulator:
 
     async def start(self) -> None:
         self.declare_queues()
+        await self.dispatcher.start()
+        self.service.scheduler.start()
         services: list[tuple[ServiceDescriptor, object]] = [
             (api.pb.DESCRIPTOR.services_by_name["CloudTasks"], api) for api in self.apis.values()
         ]

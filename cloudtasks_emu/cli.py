@@ -35,6 +35,13 @@ def parse_args(argv: list[str]) -> Settings:
     start.add_argument(
         "--queue", action="append", default=[], metavar="NAME", help="create this queue at start"
     )
+    start.add_argument(
+        "--app-engine-service",
+        action="append",
+        default=[],
+        metavar="NAME=URL",
+        help="deliver App Engine tasks routed to service NAME to URL (repeatable)",
+    )
     start.add_argument("--virtual-clock", action="store_true", help="time moves only through the admin API")
     start.add_argument(
         "--queue-reuse-delay",
@@ -47,7 +54,14 @@ def parse_args(argv: list[str]) -> Settings:
         "--log-level", default=defaults.log_level, choices=["DEBUG", "INFO", "WARNING", "ERROR"]
     )
     args = parser.parse_args(argv)
+    services = {}
+    for item in args.app_engine_service:
+        name, sep, url = item.partition("=")
+        if not sep or not name or not url:
+            parser.error(f"--app-engine-service wants NAME=URL, got {item!r}")
+        services[name] = url
     return Settings(
+        app_engine_services=services,
         host=args.host,
         port=args.port,
         http_port=args.http_port,

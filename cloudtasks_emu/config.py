@@ -20,6 +20,7 @@ class Settings:
     http_port: int = 8124
     location: str = "us-central1"
     app_engine_url: str = field(default_factory=_default_app_engine_url)
+    app_engine_services: dict[str, str] = field(default_factory=dict)  # service name -> base URL
     queues: list[str] = field(default_factory=list)
     virtual_clock: bool = False
     # The cloud blocks re-creating a deleted queue's name for up to 3 days (v2/v2beta3 docs).

@@ -24,6 +24,7 @@ from .model import (
     HttpTarget,
     PullMessage,
     Queue,
+    QueueStats,
     RateLimits,
     RetryPolicy,
     Routing,
@@ -189,7 +190,7 @@ class Codec:
         target.token = decode_token(t)
         return target
 
-    def encode_queue(self, queue: Queue, stats: tuple[int, int | None] | None = None) -> Any:
+    def encode_queue(self, queue: Queue, stats: QueueStats | None = None) -> Any:
         q = self.pb.Queue(name=queue.name, state=queue.state.value)
         if self.b2:
             if queue.pull:
@@ -228,11 +229,12 @@ class Codec:
             set_duration(q.task_ttl, queue.task_ttl_s)
             set_duration(q.tombstone_ttl, queue.tombstone_ttl_s)
             if stats is not None:
-                count, oldest = stats
-                q.stats.tasks_count = count
-                if oldest is not None:
-                    q.stats.oldest_estimated_arrival_time.FromMicroseconds(oldest)
-                q.stats.effective_execution_rate = queue.rate.max_dispatches_per_second
+                q.stats.tasks_count = stats.tasks_count
+                if stats.oldest_schedule_us is not None:
+                    q.stats.oldest_estimated_arrival_time.FromMicroseconds(stats.oldest_schedule_us)
+                q.stats.executed_last_minute_count = stats.executed_last_minute
+                q.stats.concurrent_dispatches_count = stats.concurrent_dispatches
+                q.stats.effective_execution_rate = stats.effective_rate
         return q
 
     def encode_retry(self, policy: RetryPolicy, r: Any) -> None:

@@ -79,3 +79,24 @@ def invalid(message: str) -> EmuError:
 
 
 NOT_FOUND_MESSAGE = "Requested entity was not found."
+
+
+_HTTP_TO_CODE = {
+    400: Code.INVALID_ARGUMENT,
+    401: Code.UNAUTHENTICATED,
+    403: Code.PERMISSION_DENIED,
+    404: Code.NOT_FOUND,
+    409: Code.ABORTED,
+    429: Code.RESOURCE_EXHAUSTED,
+    499: Code.CANCELLED,
+    501: Code.UNIMPLEMENTED,
+    503: Code.UNAVAILABLE,
+    504: Code.DEADLINE_EXCEEDED,
+}
+
+
+def code_for_http(status: int) -> Code:
+    """The google.rpc code recorded for a handler's HTTP status (the standard mapping)."""
+    if status in _HTTP_TO_CODE:
+        return _HTTP_TO_CODE[status]
+    return Code.INTERNAL if status >= 500 else Code.FAILED_PRECONDITION

@@ -79,6 +79,15 @@ class Queue:
 
 
 @dataclass(slots=True)
+class QueueStats:
+    tasks_count: int
+    oldest_schedule_us: int | None
+    executed_last_minute: int
+    concurrent_dispatches: int
+    effective_rate: float
+
+
+@dataclass(slots=True)
 class AppEngineRequest:
     http_method: str = "POST"
     routing: Routing | None = None
@@ -126,3 +135,7 @@ class Task:
     response_count: int = 0
     first_attempt: Attempt | None = None
     last_attempt: Attempt | None = None
+    # What the next attempt's X-*-TaskExecutionCount / PreviousResponse / RetryReason headers say.
+    execution_count: int = 0
+    previous_response: int | None = None
+    retry_reason: str | None = None

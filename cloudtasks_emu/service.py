@@ -15,9 +15,10 @@ from typing import Generic, TypeVar
 from . import names
 from .clock import Clock
 from .config import MAX_SCHEDULE_AHEAD_S, Settings
+from .engine.scheduler import Scheduler
 from .engine.store import Store
 from .errors import NOT_FOUND_MESSAGE, Code, EmuError, invalid
-from .model import HttpRequest, PullMessage, Queue, QueueState, Task
+from .model import HttpRequest, PullMessage, Queue, QueueState, QueueStats, Task
 
 QUEUE_MISSING = (
     "Queue does not exist. If you just created the queue, wait at least a minute for the queue to initialize."
@@ -49,10 +50,11 @@ class Page(Generic[T]):
 class TasksService:
     """One method per operation of the API. Transports convert protos to the model and back."""
 
-    def __init__(self, settings: Settings, clock: Clock, store: Store | None = None) -> None:
+    def __init__(self, settings: Settings, clock: Clock, scheduler: Scheduler | None = None) -> None:
         self.settings = settings
         self.clock = clock
-        self.store = store or Store()
+        self.scheduler = scheduler or Scheduler(Store(), clock)
+        self.store = self.scheduler.store
         self._random = random.Random()
         self.cmek_keys: dict[str, str] = {}  # location name -> KMS key
 
@@ -94,6 +96,7 @@ class TasksService:
             raise EmuError(Code.FAILED_PRECONDITION, QUEUE_TOO_RECENT)
         queue.state = QueueState.RUNNING
         self.store.put_queue(queue)
+        self.scheduler.queue_changed(queue)
         return queue
 
     def update_queue(self, queue: Queue) -> Queue:
@@ -103,12 +106,14 @@ class TasksService:
         if self.store.get_queue(queue.name) is None and queue.name in self.store.queue_tombstones:
             raise EmuError(Code.FAILED_PRECONDITION, QUEUE_TOO_RECENT)
         self.store.put_queue(queue)
+        self.scheduler.queue_changed(queue)
         return queue
 
     def delete_queue(self, name: str) -> None:
         queue = self.require_queue(name, missing=NOT_FOUND_MESSAGE)
         # A zero delay leaves a tombstone that the next expire() drops.
         self.store.delete_queue(queue.name, self.now_us() + to_us(self.settings.queue_reuse_delay_s))
+        self.scheduler.queue_deleted(queue.name)
 
     def purge_queue(self, name: str) -> Queue:
         queue = self.require_queue(name)
@@ -125,6 +130,7 @@ class TasksService:
     def resume_queue(self, name: str) -> Queue:
         queue = self.require_queue(name)
         queue.state = QueueState.RUNNING
+        self.scheduler.queue_changed(queue)
         return queue
 
     def list_queues(
@@ -177,6 +183,7 @@ class TasksService:
         else:
             task.name = self._new_task_name(parent)
         self.store.put_task(queue.name, task)
+        self.scheduler.schedule(queue, task)
         return task
 
     def _new_task_name(self, parent: str) -> str:
@@ -196,12 +203,29 @@ class TasksService:
             )
         return task
 
+    def _queue_of(self, task: Task) -> Queue:
+        queue = self.store.get_queue(names.parse_task(task.name).queue)
+        assert queue is not None  # tasks go with their queue
+        return queue
+
     def delete_task(self, name: str) -> None:
         task = self.get_task(name)
-        queue_name = names.parse_task(task.name).queue
-        queue = self.store.get_queue(queue_name)
-        assert queue is not None
-        self.store.remove_task(queue_name, task.name, self._tombstone_until(queue))
+        queue = self._queue_of(task)
+        self.store.remove_task(queue.name, task.name, self._tombstone_until(queue))
+
+    def run_task(self, name: str) -> Task:
+        """Dispatch a push task now, even if its queue is paused or rate limited.
+
+        Returns:
+            The task as it is once the attempt has started (counters incremented).
+        Raises:
+            EmuError: NOT_FOUND for a missing or finished task, FAILED_PRECONDITION for a pull task.
+        """
+        task = self.get_task(name)
+        if isinstance(task.payload, PullMessage):
+            raise EmuError(Code.FAILED_PRECONDITION, "RunTask cannot be called on a pull task.")
+        self.scheduler.dispatch(self._queue_of(task), task)
+        return task
 
     def list_tasks(self, parent: str, page_size: int, page_token: str, max_page: int) -> Page[Task]:
         queue = self.require_queue(parent)
@@ -211,11 +235,9 @@ class TasksService:
             raise invalid("Invalid page token.")
         return _page(self.store.tasks_after(queue.name, after), size, lambda t: t.name, "")
 
-    def queue_task_count(self, queue: Queue) -> tuple[int, int | None]:
-        """(number of tasks, earliest schedule time) of a queue, for QueueStats."""
-        count = self.store.count_tasks(queue.name)
-        oldest = min((t.schedule_us for t in self.store.tasks_after(queue.name, "")), default=None)
-        return count, oldest
+    def queue_stats(self, queue: Queue) -> QueueStats:
+        oldest, executed, concurrent, rate = self.scheduler.stats(queue)
+        return QueueStats(self.store.count_tasks(queue.name), oldest, executed, concurrent, rate)
 
     # locations
     def locations(self, project: str) -> list[str]:
@@ -228,7 +250,16 @@ class TasksService:
             found.add(name[len(prefix) :].split("/", 1)[0])
         return sorted(found)
 
-    def reset(self) -> None:
+    def reset(self, queue_name: str = "") -> None:
+        """Forget everything, or one queue and its tasks."""
+        if queue_name:
+            self.require_queue(queue_name, missing=NOT_FOUND_MESSAGE)
+            self.store.delete_queue(queue_name, 0)
+            self.scheduler.queue_deleted(queue_name)
+            self.store.expire(self.now_us())
+            return
+        for name in list(self.scheduler.runtimes):
+            self.scheduler.queue_deleted(name)
         self.store.clear()
         self.cmek_keys.clear()
 

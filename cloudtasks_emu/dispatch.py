@@ -1,0 +1,139 @@
+"""Push delivery: build the request the cloud would send and send it over one aiohttp session."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from urllib.parse import urlsplit, urlunsplit
+
+import aiohttp
+from multidict import CIMultiDict
+
+from .config import Settings
+from .engine.scheduler import AttemptContext, Outcome
+from .model import AppEngineRequest, HttpRequest, Queue, Routing, Task, Token, UriOverride
+from .tokens import TokenMinter
+
+logger = logging.getLogger(__name__)
+
+Request = tuple[str, str, CIMultiDict[str], bytes]  # method, url, headers, body
+_NO_BODY_METHODS = ("GET", "HEAD", "DELETE", "OPTIONS")
+
+
+class Dispatcher:
+    """Delivers attempts; the scheduler decides when and what the outcome means."""
+
+    def __init__(self, settings: Settings, tokens: TokenMinter) -> None:
+        self.settings = settings
+        self.tokens = tokens
+        self._session: aiohttp.ClientSession | None = None
+
+    async def start(self) -> None:
+        connector = aiohttp.TCPConnector(limit=0, force_close=False)
+        # Deadlines come from the scheduler (virtual-clock aware), so no client timeout here.
+        self._session = aiohttp.ClientSession(
+            connector=connector, timeout=aiohttp.ClientTimeout(total=None), auto_decompress=False
+        )
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+
+    async def deliver(self, queue: Queue, task: Task, context: AttemptContext, outcome: Outcome) -> None:
+        """Send one attempt, filling `outcome` (url first, then status or error)."""
+        assert self._session is not None
+        method, url, headers, body = self.build(queue, task, context)
+        outcome.url = url
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        try:
+            async with self._session.request(
+                method,
+                url,
+                headers=headers,
+                data=body if body else None,
+                allow_redirects=False,
+                skip_auto_headers=("Accept", "Accept-Encoding", "Content-Type", "User-Agent"),
+            ) as response:
+                await response.read()
+                outcome.status = response.status
+        except (aiohttp.ClientError, OSError, ValueError) as error:
+            outcome.error = f"{type(error).__name__}: {error}"
+        finally:
+            outcome.latency_s = loop.time() - started
+
+    def build(self, queue: Queue, task: Task, context: AttemptContext) -> Request:
+        task_id = task.name.rsplit("/", 1)[-1]
+        queue_id = queue.name.rsplit("/", 1)[-1]
+        payload = task.payload
+        if isinstance(payload, AppEngineRequest):
+            method, url, headers, body = self._app_engine(queue, payload)
+            prefix = "X-AppEngine-"
+        elif isinstance(payload, HttpRequest):
+            method, url, headers, body = self._http(queue, payload)
+            prefix = "X-CloudTasks-"
+        else:
+            raise ValueError("pull tasks are not pushed")
+        headers[f"{prefix}QueueName"] = queue_id
+        headers[f"{prefix}TaskName"] = task_id
+        headers[f"{prefix}TaskRetryCount"] = str(context.retry_count)
+        headers[f"{prefix}TaskExecutionCount"] = str(context.execution_count)
+        headers[f"{prefix}TaskETA"] = f"{context.eta_us / 1_000_000:.6f}"
+        if context.previous_response is not None:
+            headers[f"{prefix}TaskPreviousResponse"] = str(context.previous_response)
+        if context.retry_reason is not None:
+            headers[f"{prefix}TaskRetryReason"] = context.retry_reason
+        return method, url, headers, body
+
+    def _app_engine(self, queue: Queue, payload: AppEngineRequest) -> Request:
+        routing = queue.app_engine_routing_override or payload.routing or Routing()
+        base = self.settings.app_engine_services.get(routing.service, self.settings.app_engine_url)
+        return payload.http_method, base.rstrip("/") + payload.relative_uri, CIMultiDict(payload.headers), payload.body
+
+    def _http(self, queue: Queue, payload: HttpRequest) -> Request:
+        target = queue.http_target
+        url, method, body, token = payload.url, payload.http_method, payload.body, payload.token
+        headers: CIMultiDict[str] = CIMultiDict(payload.headers)
+        if target is not None:
+            url = apply_uri_override(url, target.uri_override)
+            if target.http_method != "HTTP_METHOD_UNSPECIFIED":
+                method = target.http_method
+            for key, value in target.header_overrides:
+                headers[key] = value
+            token = target.token or token
+        if method in _NO_BODY_METHODS:
+            body = b""
+        if token is not None:
+            headers["Authorization"] = f"Bearer {self._mint(token, url)}"
+        return method, url, headers, body
+
+    def _mint(self, token: Token, url: str) -> str:
+        if token.kind == "oidc":
+            return self.tokens.oidc(token.service_account_email, token.scope_or_audience or url)
+        return self.tokens.oauth(token.service_account_email, token.scope_or_audience)
+
+
+def apply_uri_override(url: str, override: UriOverride | None) -> str:
+    """The queue's uri_override applied to a task URL: ALWAYS replaces, IF_NOT_EXISTS fills gaps."""
+    if override is None:
+        return url
+    parts = urlsplit(url)
+    always = override.enforce_mode != "IF_NOT_EXISTS"
+    scheme, host, port = parts.scheme, parts.hostname or "", parts.port
+    path, query = parts.path, parts.query
+    if override.scheme is not None and always:
+        scheme = override.scheme.lower()
+    if override.host is not None and always:
+        host = override.host
+    if override.port is not None and (always or port is None):
+        port = override.port
+    if override.path is not None and (always or path in ("", "/")):
+        path = override.path
+    if override.query is not None and (always or not query):
+        query = override.query
+    netloc = f"[{host}]" if ":" in host else host
+    if port is not None:
+        netloc += f":{port}"
+    if path and not path.startswith("/"):
+        path = "/" + path
+    return urlunsplit((scheme, netloc, path, query, ""))
