@@ -12,6 +12,8 @@ import queue
 import subprocess
 import sys
 import threading
+import urllib.error
+import urllib.request
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -21,6 +23,8 @@ from typing import Any
 import grpc
 import pytest
 from google.cloud import tasks_v2, tasks_v2beta2, tasks_v2beta3
+
+from .handler import RecordingHandler
 
 VERSIONS = {"v2": tasks_v2, "v2beta3": tasks_v2beta3, "v2beta2": tasks_v2beta2}
 PROJECT = "test-project"
@@ -65,10 +69,57 @@ def stop_server(server: Server) -> int:
 
 
 @pytest.fixture(scope="session")
-def server() -> Iterator[Server]:
-    srv = start_server("--virtual-clock")
+def handler() -> Iterator[RecordingHandler]:
+    recorder = RecordingHandler().start()
+    yield recorder
+    recorder.stop()
+
+
+@pytest.fixture(scope="session")
+def server(handler: RecordingHandler) -> Iterator[Server]:
+    srv = start_server(
+        "--virtual-clock",
+        "--app-engine-url",
+        handler.url,
+        "--app-engine-service",
+        f"worker={handler.url}/worker",
+    )
     yield srv
     stop_server(srv)
+
+
+class Admin:
+    """The emulator's admin API over plain HTTP."""
+
+    def __init__(self, base: str) -> None:
+        self.base = base
+
+    def call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(f"{self.base}{path}", data=data, method=method)
+        request.add_header("Content-Type", "application/json")
+        try:
+            with urllib.request.urlopen(request, timeout=60) as response:
+                return json.load(response)
+        except urllib.error.HTTPError as error:
+            payload = json.load(error)
+            error.close()
+            return payload
+
+    def now(self) -> float:
+        return float(self.call("GET", "/_emu/clock")["now"])
+
+    def advance(self, seconds: float) -> None:
+        self.call("POST", "/_emu/clock:advance", {"seconds": seconds})
+
+    def drain(self, queue: str, timeout_s: float = 20) -> None:
+        answer = self.call("POST", "/_emu/drain", {"queue": queue, "timeout": timeout_s})
+        assert answer == {"idle": True}, answer
+
+
+@pytest.fixture(scope="session")
+def admin(server: Server) -> Admin:
+    return Admin(server.http)
 
 
 @pytest.fixture(scope="session")
@@ -118,9 +169,10 @@ def push_queue(version: str, name: str, **fields: Any) -> Any:
 
 @pytest.fixture
 def queue_name(client: Any, version: str) -> str:
-    """A fresh push queue in the version under test."""
+    """A fresh push queue in the version under test, paused so that its tasks stay put."""
     name = unique_queue_name()
     client.create_queue(parent=PARENT, queue=push_queue(version, name))
+    client.pause_queue(name=name)
     return name
 
 

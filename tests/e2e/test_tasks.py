@@ -29,6 +29,7 @@ def http_queue(client: Any, tasks: Any, version: str) -> str:
     name = unique_queue_name("http")
     fields = {"http_target": tasks.HttpTarget()} if version == "v2beta2" else {}
     client.create_queue(parent=PARENT, queue=tasks.Queue(name=name, **fields))
+    client.pause_queue(name=name)
     return name
 
 
@@ -235,9 +236,11 @@ def test_one_state_behind_three_versions(clients: dict[str, Any]) -> None:
     # Given an HTTP task created through v2 and an App Engine task through v2beta2
     queue = unique_queue_name()
     clients["v2"].create_queue(parent=PARENT, queue=VERSIONS["v2"].Queue(name=queue))
+    clients["v2"].pause_queue(name=queue)
     http = clients["v2"].create_task(parent=queue, task=http_task("v2", body=b"h"))
     b2_queue = unique_queue_name()
     clients["v2beta2"].create_queue(parent=PARENT, queue=push_queue("v2beta2", b2_queue))
+    clients["v2beta2"].pause_queue(name=b2_queue)
     app = clients["v2beta2"].create_task(parent=b2_queue, task=app_engine_task("v2beta2", "/x?y=1", b"a"))
     # Then v2beta3 lists the HTTP task and v2 reads the App Engine task, with its fields renamed
     listed = list(clients["v2beta3"].list_tasks(request={"parent": queue, "response_view": FULL}))
