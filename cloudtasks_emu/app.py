@@ -33,7 +33,9 @@ class Emulator:
         self.clock: Clock = clock or (FakeClock() if settings.virtual_clock else SystemClock())
         self.tokens = TokenMinter()
         self.dispatcher = Dispatcher(settings, self.tokens)
-        self.service = TasksService(settings, self.clock, Scheduler(Store(), self.clock, self.dispatcher.deliver))
+        self.service = TasksService(
+            settings, self.clock, Scheduler(Store(), self.clock, self.dispatcher.deliver)
+        )
         self.operations = Operations()
         self.apis = {v: CloudTasksApi(codec, self.service, self.operations) for v, codec in CODECS.items()}
         self.locations = LocationsApi(self.service)
@@ -58,16 +60,19 @@ class Emulator:
         ]
         services += [(LOCATIONS, self.locations), (OPERATIONS, self.operations)]
         self._grpc, self.grpc_port = await start_grpc(self.settings.host, self.settings.port, services)
-        self._http, self.http_port = await start_http(
-            build_http_app(), self.settings.host, self.settings.http_port
-        )
+        http_app = build_http_app()
+        add_admin_routes(http_app, self)
+        self._http, self.http_port = await start_http(http_app, self.settings.host, self.settings.http_port)
 
-    async def stop(self, grace_s: float = 1.0) -> None:
-        """Stop accepting (gRPC with a grace period, then HTTP)."""
+    async def stop(self, grace_s: float = 5.0) -> None:
+        """Stop accepting calls (gRPC, then HTTP), stop the dispatcher loops, let in-flight
+        deliveries finish within `grace_s` and cancel the rest, then close the client session."""
         if self._grpc is not None:
-            await self._grpc.stop(grace_s)
+            await self._grpc.stop(1.0)
         if self._http is not None:
             await self._http.cleanup()
+        await self.service.scheduler.stop(grace_s)
+        await self.dispatcher.close()
 
     async def __aenter__(self) -> Emulator:
         await self.start()

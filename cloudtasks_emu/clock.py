@@ -9,6 +9,16 @@ import time
 from typing import Protocol
 
 
+US = 1_000_000
+# Times are kept in whole microseconds; a float second may sit a hair below its microsecond.
+EPSILON_S = 1e-6
+
+
+def to_us(seconds: float) -> int:
+    """Epoch seconds to whole microseconds, the resolution of every stored time."""
+    return int(round(seconds * US))
+
+
 class Clock(Protocol):
     def now(self) -> float:
         """Epoch seconds (schedule_time is wall time)."""
@@ -37,7 +47,7 @@ class FakeClock:
         return self._now
 
     async def sleep_until(self, at: float) -> None:
-        if at <= self._now:
+        if at <= self._now + EPSILON_S:
             await asyncio.sleep(0)
             return
         fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
@@ -50,7 +60,7 @@ class FakeClock:
     def set(self, at: float) -> None:
         """Move to `at` (never backwards) and wake every sleeper whose deadline has come."""
         self._now = max(self._now, at)
-        while self._sleepers and self._sleepers[0][0] <= self._now:
+        while self._sleepers and self._sleepers[0][0] <= self._now + EPSILON_S:
             _, _, fut = heapq.heappop(self._sleepers)
             if not fut.done():
                 fut.set_result(None)

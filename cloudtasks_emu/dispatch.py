@@ -88,7 +88,12 @@ class Dispatcher:
     def _app_engine(self, queue: Queue, payload: AppEngineRequest) -> Request:
         routing = queue.app_engine_routing_override or payload.routing or Routing()
         base = self.settings.app_engine_services.get(routing.service, self.settings.app_engine_url)
-        return payload.http_method, base.rstrip("/") + payload.relative_uri, CIMultiDict(payload.headers), payload.body
+        return (
+            payload.http_method,
+            base.rstrip("/") + payload.relative_uri,
+            CIMultiDict(payload.headers),
+            payload.body,
+        )
 
     def _http(self, queue: Queue, payload: HttpRequest) -> Request:
         target = queue.http_target

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from . import names
-from .clock import Clock
+from .clock import Clock, to_us
 from .config import MAX_SCHEDULE_AHEAD_S, Settings
 from .engine.scheduler import Scheduler
 from .engine.store import Store

@@ -16,7 +16,7 @@ def backoff_s(retry: int, policy: RetryPolicy) -> float:
         delay = policy.min_backoff_s * 2 ** (retry - 1)
     else:
         delay = policy.min_backoff_s * 2**doublings * (retry - doublings)
-    return min(policy.max_backoff_s, delay)
+    return float(min(policy.max_backoff_s, delay))
 
 
 def gives_up(attempts: int, age_s: float, policy: RetryPolicy) -> bool:

@@ -14,7 +14,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from ..clock import Clock, FakeClock
+from ..clock import EPSILON_S, US, Clock, FakeClock, to_us
 from ..errors import Code, code_for_http
 from ..model import AppEngineRequest, Attempt, PullMessage, Queue, QueueState, Task
 from .retry import backoff_s, gives_up
@@ -24,7 +24,6 @@ from .store import Store
 logger = logging.getLogger(__name__)
 
 DEFAULT_DEADLINE_S = 600.0  # HTTP tasks, and App Engine tasks on automatic scaling
-US = 1_000_000
 
 
 @dataclass(slots=True, frozen=True)
@@ -70,7 +69,7 @@ class AttemptRecord:
 
 
 def tombstone_until_us(queue: Queue, now: float) -> int:
-    return int((now + queue.tombstone_ttl_s) * US)
+    return to_us(now + queue.tombstone_ttl_s)
 
 
 class QueueRuntime:
@@ -207,7 +206,7 @@ class Scheduler:
                 await self._park(rt, None, "idle")
                 continue
             now = self.clock.now()
-            if task.schedule_us > now * US:
+            if task.schedule_us > to_us(now):
                 await self._park(rt, task.schedule_us / US, "due")
                 continue
             if len(rt.in_flight) >= queue.rate.max_concurrent_dispatches:
@@ -231,7 +230,7 @@ class Scheduler:
             retry_reason=task.retry_reason,
             eta_us=task.schedule_us,
         )
-        attempt = Attempt(schedule_us=task.schedule_us, dispatch_us=int(now * US))
+        attempt = Attempt(schedule_us=task.schedule_us, dispatch_us=to_us(now))
         task.dispatch_count += 1
         if task.first_attempt is None:
             task.first_attempt = attempt
@@ -239,7 +238,9 @@ class Scheduler:
         rt.in_flight.add(task.name)
         self._own(self._attempt(rt, queue, task, context, now))
 
-    async def _attempt(self, rt: QueueRuntime, queue: Queue, task: Task, context: AttemptContext, start: float) -> None:
+    async def _attempt(
+        self, rt: QueueRuntime, queue: Queue, task: Task, context: AttemptContext, start: float
+    ) -> None:
         assert self.deliver is not None
         deadline_s = task.dispatch_deadline_ms / 1000 if task.dispatch_deadline_ms else DEFAULT_DEADLINE_S
         outcome = Outcome()
@@ -258,7 +259,9 @@ class Scheduler:
             outcome.status, outcome.error = None, f"{type(error).__name__}: {error}"
         self._finish(rt, queue, task, context, outcome)
 
-    def _finish(self, rt: QueueRuntime, queue: Queue, task: Task, context: AttemptContext, outcome: Outcome) -> None:
+    def _finish(
+        self, rt: QueueRuntime, queue: Queue, task: Task, context: AttemptContext, outcome: Outcome
+    ) -> None:
         now = self.clock.now()
         rt.in_flight.discard(task.name)
         rt.wake.set()
@@ -271,7 +274,9 @@ class Scheduler:
             rt.bucket.recover()
             self.store.remove_task(queue.name, task.name, tombstone_until_us(queue, now))
             return
-        if outcome.status == 503 or (outcome.status == 429 and not isinstance(task.payload, AppEngineRequest)):
+        if outcome.status == 503 or (
+            outcome.status == 429 and not isinstance(task.payload, AppEngineRequest)
+        ):
             rt.bucket.throttle()
         policy = task.retry or queue.retry
         first = task.first_attempt.dispatch_us if task.first_attempt and task.first_attempt.dispatch_us else 0
@@ -279,7 +284,7 @@ class Scheduler:
             rt.finished_at.append(now)
             self.store.remove_task(queue.name, task.name, tombstone_until_us(queue, now))
             return
-        task.schedule_us = int((now + backoff_s(task.dispatch_count, policy)) * US)
+        task.schedule_us = to_us(now + backoff_s(task.dispatch_count, policy))
         self.schedule(queue, task)
 
     @staticmethod
@@ -288,7 +293,7 @@ class Scheduler:
         app_engine = isinstance(task.payload, AppEngineRequest)
         attempt = task.last_attempt
         assert attempt is not None
-        attempt.response_us = int(now * US)
+        attempt.response_us = to_us(now)
         if outcome.status is not None:
             task.response_count += 1
             attempt.response_code = 0 if outcome.ok else code_for_http(outcome.status).grpc_code
@@ -305,9 +310,18 @@ class Scheduler:
             task.previous_response = 504 if timed_out and not app_engine else 0
             task.retry_reason = "Instance Unavailable" if app_engine else ""
 
-    def _record(self, queue: Queue, task: Task, context: AttemptContext, outcome: Outcome, now: float) -> None:
+    def _record(
+        self, queue: Queue, task: Task, context: AttemptContext, outcome: Outcome, now: float
+    ) -> None:
         record = AttemptRecord(
-            queue.name, task.name, outcome.url, outcome.status, outcome.error, outcome.latency_s, now, context.retry_count
+            queue.name,
+            task.name,
+            outcome.url,
+            outcome.status,
+            outcome.error,
+            outcome.latency_s,
+            now,
+            context.retry_count,
         )
         self.recent.append(record)
         logger.info(
@@ -336,7 +350,7 @@ class Scheduler:
             if rt.parked is None or rt.wake.is_set():
                 return False
             until, reason = rt.parked
-            if until is not None and until <= now:
+            if until is not None and until <= now + EPSILON_S:
                 return False
             if reason == "rate" and not virtual:
                 return False

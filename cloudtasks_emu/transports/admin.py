@@ -68,7 +68,11 @@ def add_admin_routes(app: web.Application, emulator: Emulator) -> None:
                     return _error(400, "time only moves forward")
                 clock.advance(seconds)
             else:
-                at = float(data["now"]) if "now" in data else dt.datetime.fromisoformat(str(data["time"])).timestamp()
+                at = (
+                    float(data["now"])
+                    if "now" in data
+                    else dt.datetime.fromisoformat(str(data["time"])).timestamp()
+                )
                 if at < clock.now():
                     return _error(400, "time only moves forward")
                 clock.set(at)
@@ -126,4 +130,3 @@ def add_admin_routes(app: web.Application, emulator: Emulator) -> None:
     app.router.add_get(f"{PREFIX}/attempts", attempts)
     app.router.add_get("/.well-known/openid-configuration", openid_configuration)
     app.router.add_get("/oauth2/v3/certs", jwks)
-

@@ -28,11 +28,11 @@ class RecordingHandler:
     def __init__(self) -> None:
         self.received: list[Received] = []
         self.scripts: dict[str, list[int | str]] = {}
-        self.active = 0
-        self.max_active = 0
+        self.active: dict[str, int] = {}  # path -> requests being answered
+        self.max_active: dict[str, int] = {}
         self._cond = threading.Condition()
         self._loop = asyncio.new_event_loop()
-        self._release: asyncio.Event | None = None
+        self._holds: dict[str, asyncio.Event] = {}  # path -> released
         self._ready = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self.url = ""
@@ -44,7 +44,6 @@ class RecordingHandler:
         self._loop.run_forever()
 
     async def _start(self) -> None:
-        self._release = asyncio.Event()
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_route("*", "/{tail:.*}", self._handle)
         self._runner = web.AppRunner(app, handler_cancellation=True)
@@ -57,18 +56,23 @@ class RecordingHandler:
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         body = await request.read()
         with self._cond:
-            self.received.append(Received(request.method, request.path, request.query_string, CIMultiDict(request.headers), body))
+            self.received.append(
+                Received(
+                    request.method, request.path, request.query_string, CIMultiDict(request.headers), body
+                )
+            )
             script = self.scripts.get(request.path)
             action = script.pop(0) if script else 200
-            self.active += 1
-            self.max_active = max(self.max_active, self.active)
+            self.active[request.path] = self.active.get(request.path, 0) + 1
+            self.max_active[request.path] = max(
+                self.max_active.get(request.path, 0), self.active[request.path]
+            )
             self._cond.notify_all()
         try:
             if action == "hang":
                 await asyncio.sleep(3600)
             if action == "hold":
-                assert self._release is not None
-                await self._release.wait()
+                await self._holds.setdefault(request.path, asyncio.Event()).wait()
                 action = 200
             if action == "close":
                 assert request.transport is not None
@@ -78,7 +82,7 @@ class RecordingHandler:
             return web.Response(status=int(action), text="ok", headers=headers)
         finally:
             with self._cond:
-                self.active -= 1
+                self.active[request.path] -= 1
                 self._cond.notify_all()
 
     def start(self) -> RecordingHandler:
@@ -98,9 +102,8 @@ class RecordingHandler:
         with self._cond:
             self.scripts[path] = list(actions)
 
-    def release_held(self) -> None:
-        assert self._release is not None
-        self._loop.call_soon_threadsafe(self._release.set)
+    def release_held(self, path: str) -> None:
+        self._loop.call_soon_threadsafe(lambda: self._holds.setdefault(path, asyncio.Event()).set())
 
     def requests_to(self, path: str) -> list[Received]:
         with self._cond:
@@ -113,10 +116,6 @@ class RecordingHandler:
         got = self.requests_to(path)
         assert len(got) >= count, f"{path}: expected {count} requests, got {len(got)}"
         return got
-
-    def wait_active(self, count: int, timeout_s: float = 10.0) -> None:
-        with self._cond:
-            assert self._cond.wait_for(lambda: self.active >= count, timeout_s), f"active={self.active}"
 
     def __iter__(self) -> Iterator[Received]:
         return iter(list(self.received))

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-import time
 from typing import Any
 
 import pytest
 from google.api_core import exceptions
 from google.protobuf import duration_pb2, timestamp_pb2
 
-from .conftest import PARENT, VERSIONS, app_engine_task, http_task, push_queue, unique_queue_name
+from .conftest import PARENT, VERSIONS, Admin, app_engine_task, http_task, push_queue, unique_queue_name
 
 FULL = 2
 
@@ -33,14 +32,16 @@ def http_queue(client: Any, tasks: Any, version: str) -> str:
     return name
 
 
-def test_create_task_generates_an_id_and_times(client: Any, version: str, queue_name: str) -> None:
+def test_create_task_generates_an_id_and_times(
+    client: Any, version: str, queue_name: str, admin: Admin
+) -> None:
     task = client.create_task(parent=queue_name, task=app_engine_task(version, body=b"hello"))
     prefix, task_id = task.name.rsplit("/", 1)
     assert prefix == f"{queue_name}/tasks"
     assert task_id.isdigit()
     assert len(task_id) >= 15
     assert task.create_time.microsecond == 0
-    assert abs(task.schedule_time.timestamp() - time.time()) < 60
+    assert task.schedule_time.timestamp() == pytest.approx(admin.now(), abs=1e-6)
     assert task.view.name == "BASIC"
     assert body_of(task, version) == b""  # BASIC leaves the body out
     full = client.get_task(request={"name": task.name, "response_view": FULL})
@@ -91,16 +92,16 @@ def test_create_task_bad_names(client: Any, version: str, queue_name: str) -> No
         client.create_task(parent="projects/p/locations/l/queues/bad_queue", task=app_engine_task(version))
 
 
-def test_schedule_time_rules(client: Any, version: str, queue_name: str) -> None:
+def test_schedule_time_rules(client: Any, version: str, queue_name: str, admin: Admin) -> None:
     far = app_engine_task(version)
-    far.schedule_time = timestamp_pb2.Timestamp(seconds=int(time.time()) + 31 * 86400)
+    far.schedule_time = timestamp_pb2.Timestamp(seconds=int(admin.now()) + 31 * 86400)
     with pytest.raises(exceptions.InvalidArgument, match="is too far in the future.*720h"):
         client.create_task(parent=queue_name, task=far)
     past = app_engine_task(version)
     past.schedule_time = timestamp_pb2.Timestamp(seconds=1000)
-    assert abs(client.create_task(parent=queue_name, task=past).schedule_time.timestamp() - time.time()) < 60
+    assert abs(client.create_task(parent=queue_name, task=past).schedule_time.timestamp() - admin.now()) < 60
     later = app_engine_task(version)
-    at = int(time.time()) + 3600
+    at = int(admin.now()) + 3600
     later.schedule_time = timestamp_pb2.Timestamp(seconds=at, nanos=123456789)
     created = client.create_task(parent=queue_name, task=later)
     assert created.schedule_time == dt.datetime.fromtimestamp(at, dt.UTC).replace(microsecond=123456)
