@@ -8,7 +8,6 @@ import itertools
 import time
 from typing import Protocol
 
-
 US = 1_000_000
 # Times are kept in whole microseconds; a float second may sit a hair below its microsecond.
 EPSILON_S = 1e-6
@@ -16,7 +15,7 @@ EPSILON_S = 1e-6
 
 def to_us(seconds: float) -> int:
     """Epoch seconds to whole microseconds, the resolution of every stored time."""
-    return int(round(seconds * US))
+    return round(seconds * US)
 
 
 class Clock(Protocol):

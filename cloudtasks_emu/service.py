@@ -37,10 +37,6 @@ QUEUE_TOO_RECENT = "The queue cannot be created because a queue with this name e
 T = TypeVar("T")
 
 
-def to_us(seconds: float) -> int:
-    return round(seconds * 1_000_000)
-
-
 @dataclass(slots=True)
 class Page(Generic[T]):
     items: list[T]

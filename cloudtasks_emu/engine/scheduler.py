@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from ..clock import EPSILON_S, US, Clock, FakeClock, to_us
 from ..errors import Code, code_for_http
 from ..model import AppEngineRequest, Attempt, PullMessage, Queue, QueueState, Task
-from .retry import backoff_s, gives_up
 from .ratelimit import TokenBucket
+from .retry import backoff_s, gives_up
 from .store import Store
 
 logger = logging.getLogger(__name__)

@@ -97,6 +97,7 @@ class RecordingHandler:
         asyncio.run_coroutine_threadsafe(shutdown(), self._loop).result(10)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(10)
+        self._loop.close()
 
     def script(self, path: str, actions: list[int | str]) -> None:
         with self._cond:
