@@ -1,6 +1,27 @@
-"""cloudtasks-emu: a local, fast, faithful emulator of Google Cloud Tasks."""
+"""cloudtasks-emu: a local, fast, faithful emulator of Google Cloud Tasks.
 
-from .app import Emulator
-from .config import Settings
+Names are imported lazily so that `cloudtasks_emu.engine` can be used (and unit tested) without
+loading the generated protos, which clash with the official client library in one process.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .app import Emulator
+    from .config import Settings
 
 __all__ = ["Emulator", "Settings"]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "Emulator":
+        from .app import Emulator
+
+        return Emulator
+    if name == "Settings":
+        from .config import Settings
+
+        return Settings
+    raise AttributeError(name)

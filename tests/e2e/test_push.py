@@ -319,6 +319,24 @@ def test_refused_connection_is_a_failed_attempt(client: Any, tasks: Any, version
     assert attempts[0]["url"] == "http://127.0.0.1:9/nothing-listens"
 
 
+@pytest.mark.parametrize("version", ["v2beta3"])
+def test_connection_closed_mid_response_is_retried(
+    client: Any, tasks: Any, version: str, handler: RecordingHandler, admin: Admin
+) -> None:
+    queue = make_queue(client, version, retry_config=retry(tasks, version, min_backoff=2, max_backoff=2))
+    path = new_path()
+    handler.script(path, ["close"])
+    created = client.create_task(parent=queue, task=http_task(version, f"{handler.url}{path}"))
+    admin.drain(queue)
+    task = client.get_task(name=created.name)
+    assert (task.dispatch_count, task.response_count) == (1, 0)
+    admin.advance(2)
+    admin.drain(queue)
+    assert len(handler.requests_to(path)) == 2
+    with pytest.raises(exceptions.NotFound):
+        client.get_task(name=created.name)
+
+
 def test_oidc_and_oauth_tokens(
     client: Any, tasks: Any, version: str, server: Server, handler: RecordingHandler, admin: Admin
 ) -> None:
