@@ -25,6 +25,7 @@ from .model import Task
 from .service import TasksService
 
 EMPTY_POLICY_ETAG = b"ACAB"
+MAX_LEASE_RESPONSE_BYTES = 32 * 1024 * 1024
 _KMS_KEY = re.compile(r"projects/[^/]+/locations/[^/]+/keyRings/[^/]+/cryptoKeys/[^/]+")
 
 
@@ -109,9 +110,7 @@ class CloudTasksApi:
             mask = request.update_mask
             if mask.paths:
                 _check_mask(mask, merged)
-                mask.MergeMessage(
-                    request.queue, merged, replace_message_field=True, replace_repeated_field=True
-                )
+                mask.MergeMessage(request.queue, merged, replace_message_field=True, replace_repeated_field=True)
             else:
                 merged = request.queue
         queue = self.codec.decode_queue(merged)
@@ -170,9 +169,7 @@ class CloudTasksApi:
                 else:
                     getattr(policy, path).extend(field)
         policy.etag = b""
-        policy.etag = hashlib.sha256(
-            policy.SerializeToString(deterministic=True) + uuid.uuid4().bytes
-        ).digest()[:8]
+        policy.etag = hashlib.sha256(policy.SerializeToString(deterministic=True) + uuid.uuid4().bytes).digest()[:8]
         self.service.require_queue(request.resource).iam_policy = policy.SerializeToString()
         return policy
 
@@ -186,9 +183,7 @@ class CloudTasksApi:
 
     # tasks
     def list_tasks(self, request: Any) -> Any:
-        page = self.service.list_tasks(
-            request.parent, request.page_size, request.page_token, MAX_LIST_TASKS_PAGE
-        )
+        page = self.service.list_tasks(request.parent, request.page_size, request.page_token, MAX_LIST_TASKS_PAGE)
         view = request.response_view
         return self.pb.ListTasksResponse(
             tasks=[self.codec.encode_task(t, view) for t in page.items],
@@ -200,9 +195,7 @@ class CloudTasksApi:
         return self._encode_task(task, request.response_view)
 
     def _encode_task(self, task: Task, view: int) -> Any:
-        return self.codec.encode_task(
-            task, view, self.service.store.get_queue(names.parse_task(task.name).queue)
-        )
+        return self.codec.encode_task(task, view, self.service.store.get_queue(names.parse_task(task.name).queue))
 
     def create_task(self, request: Any) -> Any:
         names.parse_queue(request.parent)
@@ -213,6 +206,38 @@ class CloudTasksApi:
     def delete_task(self, request: Any) -> empty_pb2.Empty:
         self.service.delete_task(request.name)
         return empty_pb2.Empty()
+
+    # pull queues (v2beta2)
+    def lease_tasks(self, request: Any) -> Any:
+        names.parse_queue(request.parent)
+        full = request.response_view == self.pb.Task.FULL
+
+        def size(task: Task) -> int:  # a close upper bound of the task's encoded size
+            payload = task.payload
+            body = len(getattr(payload, "payload", b"")) if full else 0
+            return len(task.name) + len(getattr(payload, "tag", "")) + body + 128
+
+        leased = self.service.lease_tasks(
+            request.parent,
+            request.max_tasks,
+            _seconds(request, "lease_duration"),
+            request.filter,
+            MAX_LEASE_RESPONSE_BYTES,
+            size,
+        )
+        return self.pb.LeaseTasksResponse(tasks=[self._encode_task(t, request.response_view) for t in leased])
+
+    def acknowledge_task(self, request: Any) -> empty_pb2.Empty:
+        self.service.acknowledge_task(request.name, _schedule_us(request))
+        return empty_pb2.Empty()
+
+    def renew_lease(self, request: Any) -> Any:
+        task = self.service.renew_lease(request.name, _schedule_us(request), _seconds(request, "lease_duration"))
+        return self._encode_task(task, request.response_view)
+
+    def cancel_lease(self, request: Any) -> Any:
+        task = self.service.cancel_lease(request.name, _schedule_us(request))
+        return self._encode_task(task, request.response_view)
 
     def run_task(self, request: Any) -> Any:
         return self._encode_task(self.service.run_task(request.name), request.response_view)
@@ -231,8 +256,7 @@ class CloudTasksApi:
             try:
                 if item.parent and item.parent != request.parent:
                     raise invalid(
-                        f"CreateTaskRequest.parent ('{item.parent}') must be the batch's parent "
-                        f"('{request.parent}')."
+                        f"CreateTaskRequest.parent ('{item.parent}') must be the batch's parent ('{request.parent}')."
                     )
                 item.parent = request.parent
                 response.tasks.append(self.create_task(item))
@@ -266,9 +290,7 @@ class CloudTasksApi:
             return ""
         return f"{self.codec.version}:{type(request).__name__}:{request.request_id}"
 
-    def _finish(
-        self, op: operations_pb2.Operation, metadata: Any, response: Any, total: int, kind: str
-    ) -> None:
+    def _finish(self, op: operations_pb2.Operation, metadata: Any, response: Any, total: int, kind: str) -> None:
         """Fill a Batch operation: state from the failures, an ABORTED error when none succeeded."""
         failed = len(metadata.failed_requests)
         states = metadata.State
@@ -283,8 +305,7 @@ class CloudTasksApi:
         if failed and failed == total:
             op.error.code = Code.ABORTED.grpc_code
             op.error.message = (
-                f"None of the requests succeeded, refer to {kind}.failed_requests "
-                "for individual error details"
+                f"None of the requests succeeded, refer to {kind}.failed_requests for individual error details"
             )
         else:
             op.response.Pack(response)
@@ -323,9 +344,7 @@ class LocationsApi:
             display_name=location_id,
         )
 
-    def list_locations(
-        self, request: locations_pb2.ListLocationsRequest
-    ) -> locations_pb2.ListLocationsResponse:
+    def list_locations(self, request: locations_pb2.ListLocationsRequest) -> locations_pb2.ListLocationsResponse:
         project = names.parse_project(request.name)
         return locations_pb2.ListLocationsResponse(
             locations=[self._location(project, loc) for loc in self.service.locations(project)]
@@ -338,12 +357,23 @@ class LocationsApi:
         return self._location(project, location_id)
 
 
+def _seconds(request: Any, field: str) -> float:
+    if not request.HasField(field):
+        return 0.0
+    return float(getattr(request, field).ToNanoseconds() / 1e9)
+
+
+def _schedule_us(request: Any) -> int:
+    """The schedule_time that proves a lease; required."""
+    if not request.HasField("schedule_time"):
+        raise invalid(f"{type(request).__name__}.scheduleTime is required.")
+    return int(request.schedule_time.ToMicroseconds())
+
+
 def _cmek_location(name: str) -> str:
     location, _, suffix = name.rpartition("/")
     if suffix != "cmekConfig":
-        raise invalid(
-            'CmekConfig name must be formatted: "projects/<PROJECT_ID>/locations/<LOCATION_ID>/cmekConfig".'
-        )
+        raise invalid('CmekConfig name must be formatted: "projects/<PROJECT_ID>/locations/<LOCATION_ID>/cmekConfig".')
     names.parse_location(location)
     return location
 

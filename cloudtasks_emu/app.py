@@ -33,9 +33,7 @@ class Emulator:
         self.clock: Clock = clock or (FakeClock() if settings.virtual_clock else SystemClock())
         self.tokens = TokenMinter()
         self.dispatcher = Dispatcher(settings, self.tokens)
-        self.service = TasksService(
-            settings, self.clock, Scheduler(Store(), self.clock, self.dispatcher.deliver)
-        )
+        self.service = TasksService(settings, self.clock, Scheduler(Store(), self.clock, self.dispatcher.deliver))
         self.operations = Operations()
         self.apis = {v: CloudTasksApi(codec, self.service, self.operations) for v, codec in CODECS.items()}
         self.locations = LocationsApi(self.service)

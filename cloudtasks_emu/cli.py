@@ -16,9 +16,7 @@ from .errors import EmuError
 
 def parse_args(argv: list[str]) -> Settings:
     defaults = Settings()
-    parser = argparse.ArgumentParser(
-        prog="cloudtasks-emu", description="Local emulator of Google Cloud Tasks."
-    )
+    parser = argparse.ArgumentParser(prog="cloudtasks-emu", description="Local emulator of Google Cloud Tasks.")
     commands = parser.add_subparsers(dest="command", required=True)
     start = commands.add_parser("start", help="serve gRPC and HTTP until interrupted")
     start.add_argument("--host", default=defaults.host, help="address to bind (default %(default)s)")
@@ -29,12 +27,8 @@ def parse_args(argv: list[str]) -> Settings:
         "--http-port", type=int, default=defaults.http_port, help="REST/admin port (default %(default)s)"
     )
     start.add_argument("--location", default=defaults.location, help="location reported by ListLocations")
-    start.add_argument(
-        "--app-engine-url", default=defaults.app_engine_url, help="base URL for App Engine targets"
-    )
-    start.add_argument(
-        "--queue", action="append", default=[], metavar="NAME", help="create this queue at start"
-    )
+    start.add_argument("--app-engine-url", default=defaults.app_engine_url, help="base URL for App Engine targets")
+    start.add_argument("--queue", action="append", default=[], metavar="NAME", help="create this queue at start")
     start.add_argument(
         "--app-engine-service",
         action="append",
@@ -50,9 +44,7 @@ def parse_args(argv: list[str]) -> Settings:
         metavar="SECONDS",
         help="how long a deleted queue's name stays blocked, as in the cloud (default %(default)s)",
     )
-    start.add_argument(
-        "--log-level", default=defaults.log_level, choices=["DEBUG", "INFO", "WARNING", "ERROR"]
-    )
+    start.add_argument("--log-level", default=defaults.log_level, choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     args = parser.parse_args(argv)
     services = {}
     for item in args.app_engine_service:

@@ -86,9 +86,7 @@ class Codec:
         if self.b2:
             target = q.WhichOneof("target_type")
             if target is None:
-                raise invalid(
-                    "Queue.targetType is required: set appEngineHttpTarget, pullTarget or httpTarget."
-                )
+                raise invalid("Queue.targetType is required: set appEngineHttpTarget, pullTarget or httpTarget.")
             queue.pull = target == "pull_target"
             if target == "app_engine_http_target":
                 queue.app_engine_routing_override = self._override(q.app_engine_http_target)
@@ -288,9 +286,7 @@ class Codec:
             raise invalid("Task.pullMessage cannot be set.")
         else:
             choices = (
-                "appEngineHttpRequest, httpRequest or pullMessage"
-                if self.b2
-                else "appEngineHttpRequest or httpRequest"
+                "appEngineHttpRequest, httpRequest or pullMessage" if self.b2 else "appEngineHttpRequest or httpRequest"
             )
             raise invalid(f"Task must have one of {choices}.")
         task = Task(name=t.name, payload=payload, schedule_us=0, create_us=0)
@@ -318,9 +314,7 @@ class Codec:
         _check_body(body, method, "app_engine", f"AppEngineHttpRequest.{self.app_engine_body}")
         headers = {k: v for k, v in r.headers.items() if not _reserved_header(k, "app_engine")}
         user_agent = _pop_header(headers, "user-agent")
-        headers["User-Agent"] = (
-            f"{user_agent} {APP_ENGINE_USER_AGENT}" if user_agent else APP_ENGINE_USER_AGENT
-        )
+        headers["User-Agent"] = f"{user_agent} {APP_ENGINE_USER_AGENT}" if user_agent else APP_ENGINE_USER_AGENT
         if body:
             if _find_header(headers, "content-type") is None:
                 headers["Content-Type"] = "application/octet-stream"
@@ -455,9 +449,7 @@ def _reserved_header(key: str, kind: str) -> bool:
     low = key.lower()
     if low in ("host", "content-length" if kind == "http" else "host"):
         return True
-    return low.startswith(("x-google-", "x-appengine-")) or (
-        kind == "http" and low.startswith("x-cloudtasks-")
-    )
+    return low.startswith(("x-google-", "x-appengine-")) or (kind == "http" and low.startswith("x-cloudtasks-"))
 
 
 def _find_header(headers: dict[str, str], low: str) -> str | None:

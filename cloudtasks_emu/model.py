@@ -139,3 +139,4 @@ class Task:
     execution_count: int = 0
     previous_response: int | None = None
     retry_reason: str | None = None
+    lease_until_us: int | None = None  # pull tasks: the end of the live lease, if any

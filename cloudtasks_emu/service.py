@@ -15,6 +15,7 @@ from typing import Generic, TypeVar
 from . import names
 from .clock import Clock, to_us
 from .config import MAX_SCHEDULE_AHEAD_S, Settings
+from .engine.leases import Leases, lease_seconds
 from .engine.scheduler import Scheduler
 from .engine.store import Store
 from .errors import NOT_FOUND_MESSAGE, Code, EmuError, invalid
@@ -51,6 +52,7 @@ class TasksService:
         self.clock = clock
         self.scheduler = scheduler or Scheduler(Store(), clock)
         self.store = self.scheduler.store
+        self.leases = Leases(self.scheduler)
         self._random = random.Random()
         self.cmek_keys: dict[str, str] = {}  # location name -> KMS key
 
@@ -129,9 +131,7 @@ class TasksService:
         self.scheduler.queue_changed(queue)
         return queue
 
-    def list_queues(
-        self, parent: str, filter_: str, page_size: int, page_token: str, max_page: int
-    ) -> Page[Queue]:
+    def list_queues(self, parent: str, filter_: str, page_size: int, page_token: str, max_page: int) -> Page[Queue]:
         names.parse_location(parent)
         keep = queue_filter(filter_)
         size = _page_size(page_size, max_page)
@@ -194,9 +194,7 @@ class TasksService:
         self._expire()
         task = self.store.get_task(task_name.full)
         if task is None:
-            raise EmuError(
-                Code.NOT_FOUND, TASK_GONE if name in self.store.task_tombstones else NOT_FOUND_MESSAGE
-            )
+            raise EmuError(Code.NOT_FOUND, TASK_GONE if name in self.store.task_tombstones else NOT_FOUND_MESSAGE)
         return task
 
     def _queue_of(self, task: Task) -> Queue:
@@ -222,6 +220,40 @@ class TasksService:
             raise EmuError(Code.FAILED_PRECONDITION, "RunTask cannot be called on a pull task.")
         self.scheduler.dispatch(self._queue_of(task), task)
         return task
+
+    # pull queues
+    def lease_tasks(
+        self,
+        parent: str,
+        max_tasks: int,
+        lease_duration_s: float,
+        filter_: str,
+        budget_bytes: int,
+        size: Callable[[Task], int],
+    ) -> list[Task]:
+        """Lease due tasks of a pull queue, oldest first; each gets schedule_time = now + lease.
+
+        Raises:
+            EmuError: NOT_FOUND for a missing queue, FAILED_PRECONDITION for a push or paused
+                queue, INVALID_ARGUMENT for a bad max_tasks, lease_duration or filter.
+        """
+        duration_s = lease_seconds(lease_duration_s)
+        queue = self.require_queue(parent)
+        self._expire()
+        return self.leases.lease(queue, max_tasks, duration_s, filter_, budget_bytes, size)
+
+    def acknowledge_task(self, name: str, schedule_us: int) -> None:
+        task = self.get_task(name)
+        self.leases.acknowledge(self._queue_of(task), task, schedule_us)
+
+    def renew_lease(self, name: str, schedule_us: int, lease_duration_s: float) -> Task:
+        duration_s = lease_seconds(lease_duration_s)
+        task = self.get_task(name)
+        return self.leases.renew(self._queue_of(task), task, schedule_us, duration_s)
+
+    def cancel_lease(self, name: str, schedule_us: int) -> Task:
+        task = self.get_task(name)
+        return self.leases.cancel(self._queue_of(task), task, schedule_us)
 
     def list_tasks(self, parent: str, page_size: int, page_token: str, max_page: int) -> Page[Task]:
         queue = self.require_queue(parent)

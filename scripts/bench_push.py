@@ -170,9 +170,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--tasks", type=int, default=10_000)
     parser.add_argument("--queues", type=int, default=10)
     parser.add_argument("--callers", type=int, default=8)
@@ -190,9 +188,7 @@ def main() -> None:
     print(f"{'measure':<36}{'value':>12}")
     print(f"{'burst: tasks / queues':<36}{b['tasks']:>8} / {b['queues']}")
     print(f"{'burst: creates per second':<36}{b['create_per_s']:>12}")
-    print(
-        f"{'burst: deliveries per second':<36}{b['deliveries_per_s']:>12}  (cap {b['configured_cap_per_s']})"
-    )
+    print(f"{'burst: deliveries per second':<36}{b['deliveries_per_s']:>12}  (cap {b['configured_cap_per_s']})")
     print(f"{'burst: delivered':<36}{b['delivered']:>12}")
     print(f"{'paced: rate per second':<36}{p['rate_per_s']:>12}")
     print(f"{'paced: create-to-delivery p50 ms':<36}{p['p50_ms']:>12}")

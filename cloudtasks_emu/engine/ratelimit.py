@@ -44,6 +44,4 @@ class TokenBucket:
 
     def recover(self) -> None:
         if self.effective_rate < self.rate:
-            self.effective_rate = min(
-                self.rate, self.effective_rate + (self.rate - self.effective_rate) / 10 + 0.1
-            )
+            self.effective_rate = min(self.rate, self.effective_rate + (self.rate - self.effective_rate) / 10 + 0.1)

@@ -238,9 +238,7 @@ class Scheduler:
         rt.in_flight.add(task.name)
         self._own(self._attempt(rt, queue, task, context, now))
 
-    async def _attempt(
-        self, rt: QueueRuntime, queue: Queue, task: Task, context: AttemptContext, start: float
-    ) -> None:
+    async def _attempt(self, rt: QueueRuntime, queue: Queue, task: Task, context: AttemptContext, start: float) -> None:
         assert self.deliver is not None
         deadline_s = task.dispatch_deadline_ms / 1000 if task.dispatch_deadline_ms else DEFAULT_DEADLINE_S
         outcome = Outcome()
@@ -259,9 +257,7 @@ class Scheduler:
             outcome.status, outcome.error = None, f"{type(error).__name__}: {error}"
         self._finish(rt, queue, task, context, outcome)
 
-    def _finish(
-        self, rt: QueueRuntime, queue: Queue, task: Task, context: AttemptContext, outcome: Outcome
-    ) -> None:
+    def _finish(self, rt: QueueRuntime, queue: Queue, task: Task, context: AttemptContext, outcome: Outcome) -> None:
         now = self.clock.now()
         rt.in_flight.discard(task.name)
         rt.wake.set()
@@ -274,9 +270,7 @@ class Scheduler:
             rt.bucket.recover()
             self.store.remove_task(queue.name, task.name, tombstone_until_us(queue, now))
             return
-        if outcome.status == 503 or (
-            outcome.status == 429 and not isinstance(task.payload, AppEngineRequest)
-        ):
+        if outcome.status == 503 or (outcome.status == 429 and not isinstance(task.payload, AppEngineRequest)):
             rt.bucket.throttle()
         policy = task.retry or queue.retry
         first = task.first_attempt.dispatch_us if task.first_attempt and task.first_attempt.dispatch_us else 0
@@ -310,9 +304,7 @@ class Scheduler:
             task.previous_response = 504 if timed_out and not app_engine else 0
             task.retry_reason = "Instance Unavailable" if app_engine else ""
 
-    def _record(
-        self, queue: Queue, task: Task, context: AttemptContext, outcome: Outcome, now: float
-    ) -> None:
+    def _record(self, queue: Queue, task: Task, context: AttemptContext, outcome: Outcome, now: float) -> None:
         record = AttemptRecord(
             queue.name,
             task.name,

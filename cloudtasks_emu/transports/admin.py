@@ -68,11 +68,7 @@ def add_admin_routes(app: web.Application, emulator: Emulator) -> None:
                     return _error(400, "time only moves forward")
                 clock.advance(seconds)
             else:
-                at = (
-                    float(data["now"])
-                    if "now" in data
-                    else dt.datetime.fromisoformat(str(data["time"])).timestamp()
-                )
+                at = float(data["now"]) if "now" in data else dt.datetime.fromisoformat(str(data["time"])).timestamp()
                 if at < clock.now():
                     return _error(400, "time only moves forward")
                 clock.set(at)

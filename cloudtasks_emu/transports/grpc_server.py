@@ -37,9 +37,7 @@ def snake(name: str) -> str:
 def _unary(fn: Callable[[Any], Any] | None, rpc: str) -> Handler:
     async def handle(request: Any, context: grpc.aio.ServicerContext) -> Any:
         if fn is None:
-            await context.abort(
-                grpc.StatusCode.UNIMPLEMENTED, f"{rpc} is not implemented by cloudtasks-emu yet."
-            )
+            await context.abort(grpc.StatusCode.UNIMPLEMENTED, f"{rpc} is not implemented by cloudtasks-emu yet.")
         try:
             result = fn(request)  # type: ignore[misc]
             return await result if inspect.isawaitable(result) else result
@@ -66,9 +64,7 @@ def service_handler(service: ServiceDescriptor, target: object) -> grpc.GenericR
     return grpc.method_handlers_generic_handler(service.full_name, methods)
 
 
-async def start_grpc(
-    host: str, port: int, apis: list[tuple[ServiceDescriptor, object]]
-) -> tuple[grpc.aio.Server, int]:
+async def start_grpc(host: str, port: int, apis: list[tuple[ServiceDescriptor, object]]) -> tuple[grpc.aio.Server, int]:
     """Serve `apis` plus health and reflection; returns the server and the bound port."""
     server = grpc.aio.server(options=SERVER_OPTIONS)
     server.add_generic_rpc_handlers([service_handler(service, target) for service, target in apis])

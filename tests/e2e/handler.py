@@ -57,16 +57,12 @@ class RecordingHandler:
         body = await request.read()
         with self._cond:
             self.received.append(
-                Received(
-                    request.method, request.path, request.query_string, CIMultiDict(request.headers), body
-                )
+                Received(request.method, request.path, request.query_string, CIMultiDict(request.headers), body)
             )
             script = self.scripts.get(request.path)
             action = script.pop(0) if script else 200
             self.active[request.path] = self.active.get(request.path, 0) + 1
-            self.max_active[request.path] = max(
-                self.max_active.get(request.path, 0), self.active[request.path]
-            )
+            self.max_active[request.path] = max(self.max_active.get(request.path, 0), self.active[request.path])
             self._cond.notify_all()
         try:
             if action == "hang":

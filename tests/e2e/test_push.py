@@ -182,9 +182,7 @@ def test_status_fields_track_attempts(
 def test_max_attempts_drops_the_task(
     client: Any, tasks: Any, version: str, handler: RecordingHandler, admin: Admin
 ) -> None:
-    queue = make_queue(
-        client, version, retry_config=retry(tasks, version, attempts=2, min_backoff=1, max_backoff=1)
-    )
+    queue = make_queue(client, version, retry_config=retry(tasks, version, attempts=2, min_backoff=1, max_backoff=1))
     path = new_path()
     handler.script(path, [500, 500, 500])
     created = client.create_task(parent=queue, task=app_engine_task(version, path))
@@ -197,9 +195,7 @@ def test_max_attempts_drops_the_task(
         client.get_task(name=created.name)
 
 
-def test_rate_limit_is_held(
-    client: Any, tasks: Any, version: str, handler: RecordingHandler, admin: Admin
-) -> None:
+def test_rate_limit_is_held(client: Any, tasks: Any, version: str, handler: RecordingHandler, admin: Admin) -> None:
     # Given 2 dispatches per second (burst 2) and 7 due tasks
     rate = "max_tasks_dispatched_per_second" if version == "v2beta2" else "max_dispatches_per_second"
     queue = make_queue(client, version, rate_limits=tasks.RateLimits(**{rate: 2}))
@@ -233,9 +229,7 @@ def test_concurrency_limit_is_held(client: Any, tasks: Any, version: str, handle
     assert handler.max_active[path] == 2
 
 
-def test_pause_holds_and_purge_drops(
-    client: Any, version: str, handler: RecordingHandler, admin: Admin
-) -> None:
+def test_pause_holds_and_purge_drops(client: Any, version: str, handler: RecordingHandler, admin: Admin) -> None:
     queue = make_queue(client, version)
     client.pause_queue(name=queue)
     path = new_path()
@@ -255,9 +249,7 @@ def test_pause_holds_and_purge_drops(
     assert handler.requests_to(other) == []
 
 
-def test_run_task_dispatches_at_once(
-    client: Any, version: str, handler: RecordingHandler, admin: Admin
-) -> None:
+def test_run_task_dispatches_at_once(client: Any, version: str, handler: RecordingHandler, admin: Admin) -> None:
     queue = make_queue(client, version)
     client.pause_queue(name=queue)
     path = new_path()
@@ -275,9 +267,7 @@ def test_run_task_on_a_pull_task_is_rejected(clients: dict[str, Any]) -> None:
     b2 = VERSIONS["v2beta2"]
     queue = unique_queue_name("pull")
     clients["v2beta2"].create_queue(parent=PARENT, queue=b2.Queue(name=queue, pull_target=b2.PullTarget()))
-    task = clients["v2beta2"].create_task(
-        parent=queue, task=b2.Task(pull_message=b2.PullMessage(payload=b"p"))
-    )
+    task = clients["v2beta2"].create_task(parent=queue, task=b2.Task(pull_message=b2.PullMessage(payload=b"p")))
     with pytest.raises(exceptions.FailedPrecondition, match="pull task"):
         clients["v2beta2"].run_task(name=task.name)
 
@@ -345,9 +335,7 @@ def test_oidc_and_oauth_tokens(
     email = "runner@test-project.iam.gserviceaccount.com"
     oidc = tasks.OidcToken(service_account_email=email)
     client.create_task(parent=queue, task=http_task(version, f"{handler.url}{oidc_path}", oidc_token=oidc))
-    oauth = tasks.OAuthToken(
-        service_account_email=email, scope="https://www.googleapis.com/auth/userinfo.email"
-    )
+    oauth = tasks.OAuthToken(service_account_email=email, scope="https://www.googleapis.com/auth/userinfo.email")
     client.create_task(parent=queue, task=http_task(version, f"{handler.url}{oauth_path}", oauth_token=oauth))
     admin.drain(queue)
     (got,) = handler.requests_to(oidc_path)
@@ -378,14 +366,10 @@ def test_queue_http_target_overrides(
             path_override=tasks.PathOverride(path=path),
         ),
         http_method=tasks.HttpMethod.PUT,
-        header_overrides=[
-            tasks.HttpTarget.HeaderOverride(header=tasks.HttpTarget.Header(key="X-Team", value="blue"))
-        ],
+        header_overrides=[tasks.HttpTarget.HeaderOverride(header=tasks.HttpTarget.Header(key="X-Team", value="blue"))],
     )
     queue = http_queue(client, tasks, version, http_target=target)
-    client.create_task(
-        parent=queue, task=http_task(version, "https://example.com/original?q=1", body=b"data")
-    )
+    client.create_task(parent=queue, task=http_task(version, "https://example.com/original?q=1", body=b"data"))
     admin.drain(queue)
     (got,) = handler.requests_to(path)
     assert (got.method, got.query, got.body) == ("PUT", "q=1", b"data")
@@ -395,9 +379,7 @@ def test_queue_http_target_overrides(
 def test_redirects_are_not_followed(
     client: Any, tasks: Any, version: str, handler: RecordingHandler, admin: Admin
 ) -> None:
-    queue = http_queue(
-        client, tasks, version, retry_config=retry(tasks, version, min_backoff=5, max_backoff=5)
-    )
+    queue = http_queue(client, tasks, version, retry_config=retry(tasks, version, min_backoff=5, max_backoff=5))
     path = new_path()
     handler.script(path, [302])
     created = client.create_task(parent=queue, task=http_task(version, f"{handler.url}{path}"))
@@ -414,9 +396,7 @@ def test_queue_stats_count_real_dispatches(
     for _ in range(3):
         client.create_task(parent=queue, task=app_engine_task(version, new_path()))
     admin.drain(queue)
-    stats = client.get_queue(
-        request={"name": queue, "read_mask": field_mask_pb2.FieldMask(paths=["stats"])}
-    ).stats
+    stats = client.get_queue(request={"name": queue, "read_mask": field_mask_pb2.FieldMask(paths=["stats"])}).stats
     assert stats.executed_last_minute_count == 3
     assert stats.tasks_count == 0
     assert stats.concurrent_dispatches_count == 0

@@ -132,9 +132,7 @@ def test_list_queues_pages_with_tokens_that_survive_changes(client: Any, version
     assert [q.name for q in page.queues] == names[:2]
     client.create_queue(parent=location, queue=push_queue(version, f"{location}/queues/q2a"))
     client.delete_queue(name=names[3])
-    rest = client.list_queues(
-        request={"parent": location, "page_size": 2, "page_token": page.next_page_token}
-    )
+    rest = client.list_queues(request={"parent": location, "page_size": 2, "page_token": page.next_page_token})
     # Then the token resumes after the last name seen
     assert [q.name for q in rest] == [names[2], f"{location}/queues/q2a", names[4]]
 
@@ -162,9 +160,7 @@ def test_list_queues_token_with_changed_filter_is_invalid(client: Any, version: 
         list(client.list_queues(request={"parent": location, "page_token": "garbage"}))
 
 
-def test_update_queue_changes_only_masked_fields(
-    client: Any, tasks: Any, version: str, queue_name: str
-) -> None:
+def test_update_queue_changes_only_masked_fields(client: Any, tasks: Any, version: str, queue_name: str) -> None:
     rate, concurrency = rate_names(version)
     change = push_queue(
         version,
@@ -206,9 +202,7 @@ def test_update_queue_creates_a_missing_queue(client: Any, version: str) -> None
 
 def test_update_queue_bad_mask_is_invalid(client: Any, version: str, queue_name: str) -> None:
     with pytest.raises(exceptions.InvalidArgument, match="field mask"):
-        client.update_queue(
-            queue=push_queue(version, queue_name), update_mask=field_mask_pb2.FieldMask(paths=["nope"])
-        )
+        client.update_queue(queue=push_queue(version, queue_name), update_mask=field_mask_pb2.FieldMask(paths=["nope"]))
 
 
 def test_pause_resume_and_state(client: Any, queue_name: str) -> None:
@@ -255,9 +249,7 @@ def test_read_mask_returns_stats_only_when_asked(client: Any, version: str, queu
     client.create_task(parent=queue_name, task=app_engine_task(version))
     plain = client.get_queue(name=queue_name)
     assert not plain.stats.tasks_count
-    masked = client.get_queue(
-        request={"name": queue_name, "read_mask": field_mask_pb2.FieldMask(paths=["stats"])}
-    )
+    masked = client.get_queue(request={"name": queue_name, "read_mask": field_mask_pb2.FieldMask(paths=["stats"])})
     assert masked.stats.tasks_count == 1
     assert masked.stats.oldest_estimated_arrival_time is not None
     listed = client.list_queues(request={"parent": PARENT, "read_mask": {"paths": ["name", "stats"]}})
@@ -267,16 +259,12 @@ def test_read_mask_returns_stats_only_when_asked(client: Any, version: str, queu
 def test_pull_queues_through_v2beta2_and_v2beta3(clients: dict[str, Any]) -> None:
     b2, b3 = VERSIONS["v2beta2"], VERSIONS["v2beta3"]
     name = unique_queue_name("pull")
-    created = clients["v2beta2"].create_queue(
-        parent=PARENT, queue=b2.Queue(name=name, pull_target=b2.PullTarget())
-    )
+    created = clients["v2beta2"].create_queue(parent=PARENT, queue=b2.Queue(name=name, pull_target=b2.PullTarget()))
     assert "pull_target" in created
     assert created.rate_limits.max_concurrent_tasks == -1
     assert clients["v2beta3"].get_queue(name=name).type_ == b3.Queue.Type.PULL
     b3_name = unique_queue_name("pull")
-    made = clients["v2beta3"].create_queue(
-        parent=PARENT, queue=b3.Queue(name=b3_name, type_=b3.Queue.Type.PULL)
-    )
+    made = clients["v2beta3"].create_queue(parent=PARENT, queue=b3.Queue(name=b3_name, type_=b3.Queue.Type.PULL))
     assert made.type_ == b3.Queue.Type.PULL
     assert "pull_target" in clients["v2beta2"].get_queue(name=b3_name)
     with pytest.raises(exceptions.InvalidArgument, match="target type"):

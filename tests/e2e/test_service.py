@@ -23,9 +23,7 @@ def test_iam_policy_round_trip_with_etag(client: Any, queue_name: str) -> None:
     assert list(empty.bindings) == []
     assert empty.etag
     binding = policy_pb2.Binding(role="roles/cloudtasks.enqueuer", members=["user:a@example.com"])
-    stored = client.set_iam_policy(
-        request={"resource": queue_name, "policy": policy_pb2.Policy(bindings=[binding])}
-    )
+    stored = client.set_iam_policy(request={"resource": queue_name, "policy": policy_pb2.Policy(bindings=[binding])})
     assert list(stored.bindings) == [binding]
     assert stored.etag != empty.etag
     assert client.get_iam_policy(resource=queue_name) == stored
@@ -81,9 +79,7 @@ def test_health_and_reflection(server: Server, channel: grpc.Channel) -> None:
         response = health.Check(health_pb2.HealthCheckRequest(service=service), timeout=5)
         assert response.status == health_pb2.HealthCheckResponse.SERVING
     stub = reflection_pb2_grpc.ServerReflectionStub(channel)
-    (answer,) = stub.ServerReflectionInfo(
-        iter([reflection_pb2.ServerReflectionRequest(list_services="")]), timeout=5
-    )
+    (answer,) = stub.ServerReflectionInfo(iter([reflection_pb2.ServerReflectionRequest(list_services="")]), timeout=5)
     listed = {s.name for s in answer.list_services_response.service}
     assert {f"google.cloud.tasks.{v}.CloudTasks" for v in VERSIONS} <= listed
     assert "google.cloud.location.Locations" in listed

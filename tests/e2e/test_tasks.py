@@ -17,9 +17,7 @@ FULL = 2
 def body_of(task: Any, version: str) -> bytes:
     if "http_request" in task:
         return bytes(task.http_request.body)
-    return bytes(
-        task.app_engine_http_request.payload if version == "v2beta2" else task.app_engine_http_request.body
-    )
+    return bytes(task.app_engine_http_request.payload if version == "v2beta2" else task.app_engine_http_request.body)
 
 
 @pytest.fixture
@@ -32,9 +30,7 @@ def http_queue(client: Any, tasks: Any, version: str) -> str:
     return name
 
 
-def test_create_task_generates_an_id_and_times(
-    client: Any, version: str, queue_name: str, admin: Admin
-) -> None:
+def test_create_task_generates_an_id_and_times(client: Any, version: str, queue_name: str, admin: Admin) -> None:
     task = client.create_task(parent=queue_name, task=app_engine_task(version, body=b"hello"))
     prefix, task_id = task.name.rsplit("/", 1)
     assert prefix == f"{queue_name}/tasks"
@@ -126,9 +122,7 @@ def test_app_engine_request_rules(client: Any, tasks: Any, version: str, queue_n
     assert request.headers["User-Agent"] == "AppEngine-Google; (+http://code.google.com/appengine)"
     assert request.headers["Content-Type"] == "application/octet-stream"
     assert request.app_engine_routing.host == "test-project.appspot.com"
-    routed = app_engine_task(
-        version, headers={"content-type": "text/plain", "X-AppEngine-Foo": "no"}, body=b"a"
-    )
+    routed = app_engine_task(version, headers={"content-type": "text/plain", "X-AppEngine-Foo": "no"}, body=b"a")
     routed.app_engine_http_request.app_engine_routing = tasks.AppEngineRouting(service="worker", version="v1")
     got = client.create_task(parent=queue_name, task=routed).app_engine_http_request
     assert "Content-Type" not in got.headers
@@ -143,9 +137,7 @@ def test_http_request_rules(client: Any, tasks: Any, version: str, http_queue: s
     with pytest.raises(exceptions.InvalidArgument, match="must start with 'http://' or 'https://'"):
         client.create_task(parent=http_queue, task=http_task(version, url="ftp://x"))
     with pytest.raises(exceptions.InvalidArgument, match="POST or PUT or PATCH"):
-        client.create_task(
-            parent=http_queue, task=http_task(version, body=b"x", http_method=tasks.HttpMethod.GET)
-        )
+        client.create_task(parent=http_queue, task=http_task(version, body=b"x", http_method=tasks.HttpMethod.GET))
     oidc = tasks.OidcToken(service_account_email="sa@p.iam.gserviceaccount.com", audience="aud")
     created = client.create_task(
         parent=http_queue,
@@ -169,9 +161,7 @@ def test_dispatch_deadline_range(client: Any, version: str, http_queue: str, que
         client.create_task(parent=queue_name, task=long)
     ok = http_task(version)
     ok.dispatch_deadline = duration_pb2.Duration(seconds=60, nanos=1_500_000)
-    assert client.create_task(parent=http_queue, task=ok).dispatch_deadline.total_seconds() == pytest.approx(
-        60.001
-    )
+    assert client.create_task(parent=http_queue, task=ok).dispatch_deadline.total_seconds() == pytest.approx(60.001)
 
 
 def test_v2beta2_payload_must_match_the_queue(clients: dict[str, Any]) -> None:
@@ -215,9 +205,7 @@ def test_list_tasks_pages_survive_adds_and_deletes(client: Any, version: str, qu
     added = app_engine_task(version)
     added.name = f"{queue_name}/tasks/t04a"
     client.create_task(parent=queue_name, task=added)
-    rest = client.list_tasks(
-        request={"parent": queue_name, "page_size": 3, "page_token": first.next_page_token}
-    )
+    rest = client.list_tasks(request={"parent": queue_name, "page_size": 3, "page_token": first.next_page_token})
     assert [t.name for t in rest] == [names[4], added.name, names[5], names[6]]
     with pytest.raises(exceptions.InvalidArgument, match="page_size"):
         list(client.list_tasks(request={"parent": queue_name, "page_size": -1}))
@@ -273,9 +261,7 @@ def test_batch_create_tasks(client: Any, tasks: Any, version: str, queue_name: s
 
 
 @pytest.mark.parametrize("version", ["v2", "v2beta3"])
-def test_batch_create_tasks_request_id_is_idempotent(
-    client: Any, tasks: Any, version: str, queue_name: str
-) -> None:
+def test_batch_create_tasks_request_id_is_idempotent(client: Any, tasks: Any, version: str, queue_name: str) -> None:
     request = {
         "parent": queue_name,
         "requests": [{"task": app_engine_task(version)}],
@@ -290,9 +276,7 @@ def test_batch_create_tasks_request_id_is_idempotent(
 @pytest.mark.parametrize("version", ["v2", "v2beta3"])
 def test_batch_delete_tasks(client: Any, version: str, queue_name: str) -> None:
     made = [client.create_task(parent=queue_name, task=app_engine_task(version)) for _ in range(3)]
-    operation = client.batch_delete_tasks(
-        parent=queue_name, names=[t.name for t in made] + [f"{queue_name}/tasks/x"]
-    )
+    operation = client.batch_delete_tasks(parent=queue_name, names=[t.name for t in made] + [f"{queue_name}/tasks/x"])
     operation.result(timeout=10)
     assert operation.metadata.state.name == "PARTIALLY_SUCCEEDED"
     assert list(operation.metadata.failed_requests) == [3]
@@ -300,12 +284,3 @@ def test_batch_delete_tasks(client: Any, version: str, queue_name: str) -> None:
     none_ok = client.batch_delete_tasks(parent=queue_name, names=[made[0].name])
     with pytest.raises(exceptions.GoogleAPICallError, match="None of the requests succeeded"):
         none_ok.result(timeout=10)
-
-
-def test_lease_tasks_answers_unimplemented_until_pull_queues_land(clients: dict[str, Any]) -> None:
-    b2 = VERSIONS["v2beta2"]
-    queue = unique_queue_name("pull")
-    clients["v2beta2"].create_queue(parent=PARENT, queue=b2.Queue(name=queue, pull_target=b2.PullTarget()))
-    with pytest.raises(exceptions.MethodNotImplemented):
-        clients["v2beta2"].lease_tasks(parent=queue, lease_duration=duration_pb2.Duration(seconds=60))
-    assert clients["v2beta2"].get_queue(name=queue).name == queue  # the server kept serving

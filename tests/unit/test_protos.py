@@ -96,9 +96,7 @@ def compare_types(ours: dict[str, dict[str, Any]], official: dict[str, dict[str,
 @pytest.fixture(scope="session")
 def official() -> dict[str, Any]:
     """The official surface, computed once per session in a fresh interpreter."""
-    proc = subprocess.run(
-        [sys.executable, str(HELPER)], capture_output=True, text=True, check=False, timeout=90
-    )
+    proc = subprocess.run([sys.executable, str(HELPER)], capture_output=True, text=True, check=False, timeout=90)
     assert proc.returncode == 0, proc.stderr
     return json.loads(proc.stdout)  # type: ignore[no-any-return]
 
@@ -137,8 +135,7 @@ def test_rpcs_match_official(
     (service,) = [s for f in ours[ver].file if f.package == f"google.cloud.tasks.{ver}" for s in f.service]
     assert service.name == "CloudTasks"
     mine = {
-        f"{prefix}{m.name}": [m.input_type.removeprefix("."), m.output_type.removeprefix(".")]
-        for m in service.method
+        f"{prefix}{m.name}": [m.input_type.removeprefix("."), m.output_type.removeprefix(".")] for m in service.method
     }
     theirs = {p: io for p, io in official[ver]["methods"].items() if p.startswith(prefix)}
     assert sorted(mine) == sorted(theirs)

@@ -1,0 +1,147 @@
+"""Pull queues (v2beta2): lease, renew, cancel, acknowledge.
+
+A lease is the task's schedule_time moved to the lease's end; the queue's heap holds that time,
+so an expired lease makes the task leasable again with no scan and no timer.
+"""
+
+from __future__ import annotations
+
+import heapq
+import re
+from collections.abc import Callable
+
+from ..clock import to_us
+from ..errors import Code, EmuError, invalid
+from ..model import Attempt, PullMessage, Queue, QueueState, Task
+from .scheduler import Scheduler, tombstone_until_us
+
+MAX_LEASE_S = 7 * 86400
+MAX_TASKS = 1000
+_FILTER = re.compile(r'\s*(?:tag\s*=\s*(?:"([^"]*)"|(\S+))|tag_function\s*=\s*oldest_tag\(\))\s*')
+
+NOT_LEASED = "The task is not leased, its lease expired, or the schedule_time given is not the lease's."
+
+
+def lease_seconds(seconds: float) -> int:
+    """A lease duration truncated to whole seconds, within (0, one week]."""
+    if seconds <= 0:
+        raise invalid("LeaseTasksRequest.leaseDuration is required and must be positive.")
+    if seconds > MAX_LEASE_S:
+        raise invalid("lease_duration must be at most one week (604800s).")
+    whole = int(seconds)
+    if whole == 0:
+        raise invalid("lease_duration must be at least one second.")
+    return whole
+
+
+def parse_filter(filter_: str) -> tuple[str, str | None]:
+    """('', None) for no filter, ('tag', value) or ('oldest_tag', None)."""
+    if not filter_.strip():
+        return "", None
+    match = _FILTER.fullmatch(filter_)
+    if not match:
+        raise invalid(f"Invalid filter {filter_!r}: use tag=<tag> or tag_function=oldest_tag().")
+    if match.group(1) is None and match.group(2) is None:
+        return "oldest_tag", None
+    tag = match.group(1) if match.group(1) is not None else match.group(2)
+    if len(tag.encode()) > 500:
+        raise invalid("The tag in the filter must be at most 500 bytes.")
+    return "tag", tag
+
+
+class Leases:
+    """Lease bookkeeping over the scheduler's per-queue heaps; every call runs on the event loop."""
+
+    def __init__(self, scheduler: Scheduler) -> None:
+        self.scheduler = scheduler
+        self.store = scheduler.store
+        self.clock = scheduler.clock
+
+    def lease(
+        self,
+        queue: Queue,
+        max_tasks: int,
+        duration_s: int,
+        filter_: str,
+        budget_bytes: int,
+        size: Callable[[Task], int],
+    ) -> list[Task]:
+        """Lease up to `max_tasks` due tasks, oldest first, whose sizes fit in `budget_bytes`."""
+        if not queue.pull:
+            raise EmuError(Code.FAILED_PRECONDITION, "LeaseTasks can only be called on a pull queue.")
+        if queue.state != QueueState.RUNNING:
+            raise EmuError(Code.FAILED_PRECONDITION, f"The queue is {queue.state.value}: it cannot be leased from.")
+        if not 0 < max_tasks <= MAX_TASKS:
+            raise invalid(f"LeaseTasksRequest.maxTasks must be between 1 and {MAX_TASKS}.")
+        kind, tag = parse_filter(filter_)
+        rt = self.scheduler.runtime(queue)
+        now_us = to_us(self.clock.now())
+        if kind == "oldest_tag":
+            oldest = rt.top(self.store)
+            if oldest is None:
+                return []
+            tag = _tag(oldest)
+        leased: list[Task] = []
+        skipped: list[tuple[int, int, str]] = []
+        until_us = now_us + duration_s * 1_000_000
+        while len(leased) < max_tasks:
+            task = rt.top(self.store)
+            if task is None or task.schedule_us > now_us:
+                break
+            entry = heapq.heappop(rt.heap)
+            if kind and _tag(task) != tag:
+                skipped.append(entry)
+                continue
+            cost = size(task)
+            if leased and cost > budget_bytes:
+                skipped.append(entry)
+                break
+            budget_bytes -= cost
+            self._start_lease(queue, task, until_us, now_us)
+            leased.append(task)
+        for entry in skipped:
+            heapq.heappush(rt.heap, entry)
+        return leased
+
+    def _start_lease(self, queue: Queue, task: Task, until_us: int, now_us: int) -> None:
+        previous = task.schedule_us
+        task.dispatch_count += 1
+        self._reschedule(queue, task, until_us)
+        task.lease_until_us = until_us
+        attempt = Attempt(schedule_us=previous, dispatch_us=now_us)
+        if task.first_attempt is None:
+            task.first_attempt = attempt
+        task.last_attempt = attempt
+
+    def _reschedule(self, queue: Queue, task: Task, at_us: int) -> None:
+        task.schedule_us = at_us
+        self.scheduler.schedule(queue, task)
+
+    def held(self, task: Task, queue: Queue, schedule_us: int) -> None:
+        """Check that the caller holds the task's live lease (proved by its schedule_time)."""
+        if not isinstance(task.payload, PullMessage) or not queue.pull:
+            raise EmuError(Code.FAILED_PRECONDITION, "The task is not a pull task.")
+        live = task.lease_until_us == task.schedule_us and task.schedule_us > to_us(self.clock.now())
+        if not live or schedule_us != task.schedule_us:
+            raise EmuError(Code.FAILED_PRECONDITION, NOT_LEASED)
+
+    def acknowledge(self, queue: Queue, task: Task, schedule_us: int) -> None:
+        self.held(task, queue, schedule_us)
+        self.store.remove_task(queue.name, task.name, tombstone_until_us(queue, self.clock.now()))
+
+    def renew(self, queue: Queue, task: Task, schedule_us: int, duration_s: int) -> Task:
+        self.held(task, queue, schedule_us)
+        until_us = to_us(self.clock.now()) + duration_s * 1_000_000
+        self._reschedule(queue, task, until_us)
+        task.lease_until_us = until_us
+        return task
+
+    def cancel(self, queue: Queue, task: Task, schedule_us: int) -> Task:
+        self.held(task, queue, schedule_us)
+        task.lease_until_us = None
+        self._reschedule(queue, task, to_us(self.clock.now()))
+        return task
+
+
+def _tag(task: Task) -> str:
+    return task.payload.tag if isinstance(task.payload, PullMessage) else ""
