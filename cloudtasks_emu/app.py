@@ -23,6 +23,7 @@ from .tokens import TokenMinter
 from .transports.admin import add_admin_routes
 from .transports.grpc_server import LOCATIONS, OPERATIONS, start_grpc
 from .transports.http import build_http_app, start_http
+from .transports.rest_gateway import add_rest_routes
 
 logger = logging.getLogger(__name__)
 
@@ -60,6 +61,7 @@ class Emulator:
         self._grpc, self.grpc_port = await start_grpc(self.settings.host, self.settings.port, services)
         http_app = build_http_app()
         add_admin_routes(http_app, self)
+        add_rest_routes(http_app, self)
         self._http, self.http_port = await start_http(http_app, self.settings.host, self.settings.http_port)
 
     async def stop(self, grace_s: float = 5.0) -> None:
