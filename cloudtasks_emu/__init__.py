@@ -10,9 +10,10 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .app import Emulator
+    from .clients import client
     from .config import Settings
 
-__all__ = ["Emulator", "Settings"]
+__all__ = ["Emulator", "Settings", "client"]
 
 
 def __getattr__(name: str) -> Any:
@@ -20,6 +21,10 @@ def __getattr__(name: str) -> Any:
         from .app import Emulator
 
         return Emulator
+    if name == "client":
+        from .clients import client
+
+        return client
     if name == "Settings":
         from .config import Settings
 

@@ -22,6 +22,7 @@ from .config import MAX_BATCH_CREATE, MAX_BATCH_DELETE, MAX_LIST_QUEUES_PAGE, MA
 from .convert import Codec
 from .errors import NOT_FOUND_MESSAGE, Code, EmuError, invalid
 from .model import Task
+from .queue_config import load_yaml, queue_yaml_queues
 from .service import TasksService
 
 EMPTY_POLICY_ETAG = b"ACAB"
@@ -138,6 +139,17 @@ class CloudTasksApi:
 
     def resume_queue(self, request: Any) -> Any:
         return self.codec.encode_queue(self.service.resume_queue(request.name))
+
+    def upload_queue_yaml(self, request: Any) -> empty_pb2.Empty:
+        """v2beta2: create and update the app's queues from a queue.yaml; the rest become DISABLED."""
+        app_id = request.app_id.split("~", 1)[-1]  # "s~my-app" names the project my-app
+        if not app_id:
+            raise invalid("UploadQueueYamlRequest.appId is required.")
+        document = load_yaml(request.http_body.data, "The queue.yaml body")
+        parent = f"projects/{app_id}/locations/{self.service.settings.location}"
+        names.parse_location(parent)
+        self.service.declare_queues(parent, queue_yaml_queues(document, app_id, self.service.settings.location))
+        return empty_pb2.Empty()
 
     # IAM
     def get_iam_policy(self, request: iam_policy_pb2.GetIamPolicyRequest) -> policy_pb2.Policy:

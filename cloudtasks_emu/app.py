@@ -18,6 +18,7 @@ from .dispatch import Dispatcher
 from .engine.scheduler import Scheduler
 from .engine.store import Store
 from .model import Queue
+from .queue_config import config_queues
 from .service import TasksService
 from .tokens import TokenMinter
 from .transports.admin import add_admin_routes
@@ -44,11 +45,15 @@ class Emulator:
         self._http: web.AppRunner | None = None
 
     def declare_queues(self) -> None:
-        """Create the queues named on the command line (push queues with the cloud's defaults)."""
+        """Create the queues of --queue (push queues with the cloud's defaults) and --config."""
+        queues = []
         for name in self.settings.queues:
-            parsed = names.parse_queue(name)
-            if self.service.store.get_queue(name) is None:
-                self.service.create_queue(parsed.parent, Queue(name=name))
+            names.parse_queue(name)
+            queues.append(Queue(name=name))
+        if self.settings.config_file:
+            with open(self.settings.config_file, encoding="utf-8") as file:
+                queues += config_queues(file.read(), self.settings.location)
+        self.service.declare_queues(None, queues)
 
     async def start(self) -> None:
         self.declare_queues()

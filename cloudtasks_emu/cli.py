@@ -36,6 +36,7 @@ def parse_args(argv: list[str]) -> Settings:
         metavar="NAME=URL",
         help="deliver App Engine tasks routed to service NAME to URL (repeatable)",
     )
+    start.add_argument("--config", default="", metavar="FILE", help="YAML file of queues to create at start")
     start.add_argument("--virtual-clock", action="store_true", help="time moves only through the admin API")
     start.add_argument(
         "--queue-reuse-delay",
@@ -60,6 +61,7 @@ def parse_args(argv: list[str]) -> Settings:
         location=args.location,
         app_engine_url=args.app_engine_url,
         queues=args.queue,
+        config_file=args.config,
         virtual_clock=args.virtual_clock,
         queue_reuse_delay_s=args.queue_reuse_delay,
         log_level=args.log_level,
@@ -99,5 +101,7 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         asyncio.run(serve(settings))
-    except EmuError as error:  # a bad --queue name
+    except EmuError as error:  # a bad --queue name or --config file
         sys.exit(f"cloudtasks-emu: {error.message}")
+    except OSError as error:
+        sys.exit(f"cloudtasks-emu: {error}")

@@ -22,6 +22,7 @@ class Settings:
     app_engine_url: str = field(default_factory=_default_app_engine_url)
     app_engine_services: dict[str, str] = field(default_factory=dict)  # service name -> base URL
     queues: list[str] = field(default_factory=list)
+    config_file: str = ""  # YAML queue declarations (see queue_config)
     virtual_clock: bool = False
     # The cloud blocks re-creating a deleted queue's name for up to 3 days (v2/v2beta3 docs).
     queue_reuse_delay_s: float = 3 * 86400.0

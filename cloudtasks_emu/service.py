@@ -107,6 +107,26 @@ class TasksService:
         self.scheduler.queue_changed(queue)
         return queue
 
+    def declare_queues(self, parent: str | None, queues: list[Queue]) -> None:
+        """Create or update `queues` as queue.yaml does: state and history kept, DISABLED ones
+        re-enabled; with a `parent`, its queues that are not declared become DISABLED."""
+        for queue in queues:
+            existing = self.store.get_queue(queue.name)
+            if existing is not None and existing.pull != queue.pull:
+                raise invalid(f"{queue.name}: a queue's mode (push or pull) cannot be changed.")
+        declared = {queue.name for queue in queues}
+        for queue in queues:
+            existing = self.store.get_queue(queue.name)
+            if existing is not None:
+                queue.state = QueueState.RUNNING if existing.state == QueueState.DISABLED else existing.state
+                queue.purge_time_us, queue.iam_policy = existing.purge_time_us, existing.iam_policy
+            self.store.put_queue(queue)
+            self.scheduler.queue_changed(queue)
+        if parent is not None:
+            for queue in list(self.store.queues_after(parent + "/queues/", "")):
+                if queue.name not in declared:
+                    queue.state = QueueState.DISABLED
+
     def delete_queue(self, name: str) -> None:
         queue = self.require_queue(name, missing=NOT_FOUND_MESSAGE)
         # A zero delay leaves a tombstone that the next expire() drops.

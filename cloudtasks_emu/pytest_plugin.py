@@ -1,0 +1,60 @@
+"""pytest plugin (entry point `pytest11`): an emulator per session, reset before every test.
+
+Fixtures:
+    cloudtasks_emulator  the running emulator (EmulatorProcess): `.grpc`, `.http`, `.advance(s)`,
+                         `.drain(queue)`, `.attempts(queue)`; state is reset before each test, and
+                         CLOUD_TASKS_EMULATOR_HOST / CLOUD_TASKS_EMULATOR_HTTP_HOST point at it.
+    cloudtasks_handler   a RecordingHandler; App Engine tasks are delivered to it, and
+                         `cloudtasks_handler.url + "/path"` works as an HTTP target.
+The emulator runs with --virtual-clock (time moves with `.advance`); add flags with the ini option
+`cloudtasks_emu_args`, e.g. `cloudtasks_emu_args = --queue projects/p/locations/l/queues/q`.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+from collections.abc import Iterator
+
+import pytest
+
+from .testing import EmulatorProcess, RecordingHandler
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addini("cloudtasks_emu_args", "extra arguments for `cloudtasks-emu start`", default="")
+
+
+@pytest.fixture(scope="session")
+def _cloudtasks_session(pytestconfig: pytest.Config) -> Iterator[tuple[EmulatorProcess, RecordingHandler]]:
+    handler = RecordingHandler().start()
+    extra = shlex.split(str(pytestconfig.getini("cloudtasks_emu_args")))
+    emulator = EmulatorProcess("--virtual-clock", "--app-engine-url", handler.url, *extra)
+    saved = {k: os.environ.get(k) for k in ("CLOUD_TASKS_EMULATOR_HOST", "CLOUD_TASKS_EMULATOR_HTTP_HOST")}
+    os.environ["CLOUD_TASKS_EMULATOR_HOST"] = emulator.grpc
+    os.environ["CLOUD_TASKS_EMULATOR_HTTP_HOST"] = emulator.http.removeprefix("http://")
+    try:
+        yield emulator, handler
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        emulator.stop()
+        handler.stop()
+
+
+@pytest.fixture
+def cloudtasks_emulator(_cloudtasks_session: tuple[EmulatorProcess, RecordingHandler]) -> EmulatorProcess:
+    emulator, handler = _cloudtasks_session
+    emulator.reset()
+    handler.clear()
+    return emulator
+
+
+@pytest.fixture
+def cloudtasks_handler(
+    cloudtasks_emulator: EmulatorProcess, _cloudtasks_session: tuple[EmulatorProcess, RecordingHandler]
+) -> RecordingHandler:
+    return _cloudtasks_session[1]

@@ -1,0 +1,211 @@
+"""Test helpers for users' suites (and ours): the emulator as a subprocess, and a recording handler.
+
+Imports neither the generated protos nor the official client, so it is safe in any test process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import queue
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+from multidict import CIMultiDict
+
+
+class EmulatorProcess:
+    """`cloudtasks-emu start` on free ports, with its admin API as methods."""
+
+    def __init__(self, *args: str, timeout_s: float = 20.0) -> None:
+        self._terminated = False
+        cmd = [sys.executable, "-m", "cloudtasks_emu", "start", "--port", "0", "--http-port", "0", *args]
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        self.process = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, env=env)
+        lines: queue.Queue[str] = queue.Queue()
+        stdout = self.process.stdout
+        assert stdout is not None
+        threading.Thread(target=lambda: lines.put(stdout.readline()), daemon=True).start()
+        try:
+            ready = json.loads(lines.get(timeout=timeout_s))
+        except (queue.Empty, ValueError) as error:
+            self.stop()
+            raise RuntimeError(f"emulator did not start (exit code {self.process.returncode})") from error
+        self.grpc: str = ready["grpc"]  # host:port
+        self.http: str = ready["http"]  # http://host:port
+
+    def terminate(self) -> None:
+        """Ask for a graceful stop (SIGTERM) once; a second signal would make it exit at once."""
+        if not self._terminated and self.process.poll() is None:
+            self._terminated = True
+            self.process.terminate()
+
+    def stop(self) -> int:
+        """SIGTERM, then wait (bounded); returns the exit code."""
+        self.terminate()
+        try:
+            return self.process.wait(timeout=10)
+        finally:
+            if self.process.poll() is None:
+                self.process.kill()
+                self.process.wait(timeout=10)
+            if self.process.stdout is not None:
+                self.process.stdout.close()
+
+    def call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        """One admin API call; answers with the JSON body, errors included."""
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(f"{self.http}{path}", data=data, method=method)
+        request.add_header("Content-Type", "application/json")
+        try:
+            with urllib.request.urlopen(request, timeout=60) as response:
+                return json.load(response)
+        except urllib.error.HTTPError as error:
+            with error:
+                return json.load(error)
+
+    def now(self) -> float:
+        return float(self.call("GET", "/_emu/clock")["now"])
+
+    def advance(self, seconds: float) -> None:
+        self.call("POST", "/_emu/clock:advance", {"seconds": seconds})
+
+    def drain(self, queue: str = "", timeout_s: float = 20) -> None:
+        """Wait until nothing due remains undelivered (in one queue, or all)."""
+        body: dict[str, Any] = {"timeout": timeout_s}
+        if queue:
+            body["queue"] = queue
+        answer = self.call("POST", "/_emu/drain", body)
+        if answer != {"idle": True}:
+            raise TimeoutError(f"the emulator did not go idle: {answer}")
+
+    def reset(self, queue: str = "") -> None:
+        self.call("POST", "/_emu/reset", {"queue": queue} if queue else {})
+
+    def attempts(self, queue: str = "") -> list[dict[str, Any]]:
+        suffix = f"?queue={queue}" if queue else ""
+        return list(self.call("GET", f"/_emu/attempts{suffix}")["attempts"])
+
+
+@dataclass
+class Received:
+    method: str
+    path: str
+    query: str
+    headers: CIMultiDict[str]
+    body: bytes
+    at: float = field(default_factory=time.monotonic)
+
+
+class RecordingHandler:
+    """A real HTTP server on 127.0.0.1 that records every request and answers each path from its
+    script (an HTTP status, "hang", "hold" until release_held(path), or "close"), then 200.
+
+    Use `url` + a path as an HTTP target, or start the emulator with --app-engine-url `url`."""
+
+    def __init__(self) -> None:
+        self.received: list[Received] = []
+        self.scripts: dict[str, list[int | str]] = {}
+        self.active: dict[str, int] = {}  # path -> requests being answered
+        self.max_active: dict[str, int] = {}
+        self._cond = threading.Condition()
+        self._loop = asyncio.new_event_loop()
+        self._holds: dict[str, asyncio.Event] = {}  # path -> released
+        self._ready = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self.url = ""
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self._loop)
+        self._loop.run_until_complete(self._start())
+        self._ready.set()
+        self._loop.run_forever()
+
+    async def _start(self) -> None:
+        app = web.Application(client_max_size=64 * 1024 * 1024)
+        app.router.add_route("*", "/{tail:.*}", self._handle)
+        self._runner = web.AppRunner(app, handler_cancellation=True)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.url = f"http://127.0.0.1:{port}"
+
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
+        body = await request.read()
+        with self._cond:
+            self.received.append(
+                Received(request.method, request.path, request.query_string, CIMultiDict(request.headers), body)
+            )
+            script = self.scripts.get(request.path)
+            action = script.pop(0) if script else 200
+            self.active[request.path] = self.active.get(request.path, 0) + 1
+            self.max_active[request.path] = max(self.max_active.get(request.path, 0), self.active[request.path])
+            self._cond.notify_all()
+        try:
+            if action == "hang":
+                await asyncio.sleep(3600)
+            if action == "hold":
+                await self._holds.setdefault(request.path, asyncio.Event()).wait()
+                action = 200
+            if action == "close":
+                assert request.transport is not None
+                request.transport.close()
+                return web.Response(status=200)
+            headers = {"Location": "/elsewhere"} if action in (301, 302, 307) else {}
+            return web.Response(status=int(action), text="ok", headers=headers)
+        finally:
+            with self._cond:
+                self.active[request.path] -= 1
+                self._cond.notify_all()
+
+    def start(self) -> RecordingHandler:
+        self._thread.start()
+        self._ready.wait(10)
+        return self
+
+    def stop(self) -> None:
+        async def shutdown() -> None:
+            await self._runner.cleanup()
+
+        asyncio.run_coroutine_threadsafe(shutdown(), self._loop).result(10)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(10)
+        self._loop.close()
+
+    def clear(self) -> None:
+        """Forget what was received and scripted (held requests stay held)."""
+        with self._cond:
+            self.received.clear()
+            self.scripts.clear()
+
+    def script(self, path: str, actions: list[int | str]) -> None:
+        with self._cond:
+            self.scripts[path] = list(actions)
+
+    def release_held(self, path: str) -> None:
+        self._loop.call_soon_threadsafe(lambda: self._holds.setdefault(path, asyncio.Event()).set())
+
+    def requests_to(self, path: str) -> list[Received]:
+        with self._cond:
+            return [r for r in self.received if r.path == path]
+
+    def wait_for(self, path: str, count: int, timeout_s: float = 10.0) -> list[Received]:
+        """Block (bounded) until `path` got `count` requests; returns them."""
+        with self._cond:
+            self._cond.wait_for(lambda: len([r for r in self.received if r.path == path]) >= count, timeout_s)
+        got = self.requests_to(path)
+        assert len(got) >= count, f"{path}: expected {count} requests, got {len(got)}"
+        return got
+
+    def __iter__(self) -> Iterator[Received]:
+        return iter(list(self.received))
