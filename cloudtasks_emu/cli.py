@@ -36,6 +36,18 @@ def parse_args(argv: list[str]) -> Settings:
         metavar="NAME=URL",
         help="deliver App Engine tasks routed to service NAME to URL (repeatable)",
     )
+    start.add_argument(
+        "--max-tasks", type=int, default=defaults.max_tasks, help="cap on stored tasks (default %(default)s)"
+    )
+    start.add_argument(
+        "--max-task-bytes",
+        type=int,
+        default=defaults.max_task_bytes,
+        help="cap on the bytes of stored tasks (default %(default)s)",
+    )
+    start.add_argument(
+        "--allow-remote-admin", action="store_true", help="let clients other than loopback call /_emu/reset"
+    )
     start.add_argument("--config", default="", metavar="FILE", help="YAML file of queues to create at start")
     start.add_argument("--virtual-clock", action="store_true", help="time moves only through the admin API")
     start.add_argument(
@@ -62,6 +74,9 @@ def parse_args(argv: list[str]) -> Settings:
         app_engine_url=args.app_engine_url,
         queues=args.queue,
         config_file=args.config,
+        max_tasks=args.max_tasks,
+        max_task_bytes=args.max_task_bytes,
+        allow_remote_admin=args.allow_remote_admin,
         virtual_clock=args.virtual_clock,
         queue_reuse_delay_s=args.queue_reuse_delay,
         log_level=args.log_level,

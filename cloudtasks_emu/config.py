@@ -27,6 +27,10 @@ class Settings:
     # The cloud blocks re-creating a deleted queue's name for up to 3 days (v2/v2beta3 docs).
     queue_reuse_delay_s: float = 3 * 86400.0
     log_level: str = "INFO"
+    # Caps so that a runaway test cannot eat the machine: RESOURCE_EXHAUSTED past them.
+    max_tasks: int = 5_000_000
+    max_task_bytes: int = 8 * 1024**3
+    allow_remote_admin: bool = False  # let non-loopback clients reset state
 
 
 # The real service's limits (see the reference).

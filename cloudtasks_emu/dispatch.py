@@ -18,6 +18,7 @@ logger = logging.getLogger(__name__)
 
 Request = tuple[str, str, CIMultiDict[str], bytes]  # method, url, headers, body
 _NO_BODY_METHODS = ("GET", "HEAD", "DELETE", "OPTIONS")
+MAX_RESPONSE_READ = 64 * 1024
 
 
 class Dispatcher:
@@ -55,8 +56,12 @@ class Dispatcher:
                 allow_redirects=False,
                 skip_auto_headers=("Accept", "Accept-Encoding", "Content-Type", "User-Agent"),
             ) as response:
-                await response.read()
                 outcome.status = response.status
+                # Only the status matters: read a little to keep the connection reusable, and drop
+                # the connection rather than read a huge body.
+                await response.content.read(MAX_RESPONSE_READ)
+                if not response.content.at_eof():
+                    response.close()
         except (aiohttp.ClientError, OSError, ValueError) as error:
             outcome.error = f"{type(error).__name__}: {error}"
         finally:

@@ -140,3 +140,14 @@ class Task:
     previous_response: int | None = None
     retry_reason: str | None = None
     lease_until_us: int | None = None  # pull tasks: the end of the live lease, if any
+
+
+def task_size(task: Task) -> int:
+    """Bytes a stored task costs, roughly: what it carries plus a fixed overhead."""
+    payload = task.payload
+    if isinstance(payload, PullMessage):
+        carried = len(payload.payload) + len(payload.tag)
+    else:
+        carried = len(payload.body) + sum(len(k) + len(v) for k, v in payload.headers.items())
+        carried += len(payload.url) if isinstance(payload, HttpRequest) else len(payload.relative_uri)
+    return carried + len(task.name) + 300

@@ -19,7 +19,7 @@ from .engine.leases import Leases, lease_seconds
 from .engine.scheduler import Scheduler
 from .engine.store import Store
 from .errors import NOT_FOUND_MESSAGE, Code, EmuError, invalid
-from .model import HttpRequest, PullMessage, Queue, QueueState, QueueStats, Task
+from .model import HttpRequest, PullMessage, Queue, QueueState, QueueStats, Task, task_size
 
 QUEUE_MISSING = (
     "Queue does not exist. If you just created the queue, wait at least a minute for the queue to initialize."
@@ -198,9 +198,23 @@ class TasksService:
                 raise EmuError(Code.ALREADY_EXISTS, TASK_TOO_RECENT)
         else:
             task.name = self._new_task_name(parent)
+        self._check_room(task)
         self.store.put_task(queue.name, task)
         self.scheduler.schedule(queue, task)
         return task
+
+    def _check_room(self, task: Task) -> None:
+        store, settings = self.store, self.settings
+        if store.task_count >= settings.max_tasks:
+            raise EmuError(
+                Code.RESOURCE_EXHAUSTED,
+                f"Quota exceeded: the emulator already holds {store.task_count} tasks (--max-tasks).",
+            )
+        if store.task_bytes + task_size(task) > settings.max_task_bytes:
+            raise EmuError(
+                Code.RESOURCE_EXHAUSTED,
+                f"Quota exceeded: stored tasks would pass {settings.max_task_bytes} bytes (--max-task-bytes).",
+            )
 
     def _new_task_name(self, parent: str) -> str:
         # The cloud's generated IDs are long decimal numbers.

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 
 from sortedcontainers import SortedDict
 
-from ..model import Queue, Task
+from ..model import Queue, Task, task_size
 
 
 class Tombstones:
@@ -45,6 +45,8 @@ class Store:
         self._tasks: dict[str, SortedDict] = {}  # queue name -> (task name -> Task)
         self.task_tombstones = Tombstones()
         self.queue_tombstones = Tombstones()
+        self.task_count = 0
+        self.task_bytes = 0  # task_size() summed over stored tasks, for the resource caps
 
     def expire(self, now_us: int) -> None:
         self.task_tombstones.expire(now_us)
@@ -62,7 +64,8 @@ class Store:
 
     def delete_queue(self, name: str, tombstone_until_us: int) -> None:
         del self.queues[name]
-        self._tasks.pop(name, None)
+        for task in self._tasks.pop(name, {}).values():
+            self._forget(task)
         self.queue_tombstones.add(name, tombstone_until_us)
 
     def queues_after(self, prefix: str, after: str) -> Iterator[Queue]:
@@ -80,10 +83,17 @@ class Store:
 
     def put_task(self, queue_name: str, task: Task) -> None:
         self._tasks[queue_name][task.name] = task
+        self.task_count += 1
+        self.task_bytes += task_size(task)
+
+    def _forget(self, task: Task) -> None:
+        self.task_count -= 1
+        self.task_bytes -= task_size(task)
 
     def remove_task(self, queue_name: str, name: str, tombstone_until_us: int) -> Task | None:
         task: Task | None = self._tasks[queue_name].pop(name, None)
         if task is not None:
+            self._forget(task)
             self.task_tombstones.add(name, tombstone_until_us)
         return task
 
@@ -100,7 +110,7 @@ class Store:
         tasks = self._tasks[queue_name]
         doomed = [name for name, task in tasks.items() if not keep(task)]
         for name in doomed:
-            del tasks[name]
+            self._forget(tasks.pop(name))
             self.task_tombstones.add(name, tombstone_until_us)
         return len(doomed)
 

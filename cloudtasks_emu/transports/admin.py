@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 import json
 from typing import TYPE_CHECKING, Any
 
@@ -31,6 +32,13 @@ async def _body(request: web.Request) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise web.HTTPBadRequest(text="the body must be a JSON object")
     return data
+
+
+def _is_loopback(remote: str | None) -> bool:
+    try:
+        return remote is not None and ipaddress.ip_address(remote).is_loopback
+    except ValueError:
+        return False
 
 
 def _seconds(data: dict[str, Any]) -> float:
@@ -87,6 +95,8 @@ def add_admin_routes(app: web.Application, emulator: Emulator) -> None:
         return web.json_response({"idle": idle}, status=200 if idle else 504)
 
     async def reset(request: web.Request) -> web.Response:
+        if not (emulator.settings.allow_remote_admin or _is_loopback(request.remote)):
+            return _error(403, "reset is only allowed from loopback (start with --allow-remote-admin to change that)")
         data = await _body(request)
         try:
             emulator.service.reset(str(data.get("queue", "")))

@@ -13,6 +13,7 @@ from google.cloud.location import locations_pb2
 from google.longrunning import operations_pb2
 from google.protobuf import message_factory
 from google.protobuf.descriptor import ServiceDescriptor
+from google.protobuf.message import DecodeError
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
@@ -34,10 +35,15 @@ def snake(name: str) -> str:
     return re.sub(r"(?<!^)([A-Z])", r"_\1", name).lower()
 
 
-def _unary(fn: Callable[[Any], Any] | None, rpc: str) -> Handler:
-    async def handle(request: Any, context: grpc.aio.ServicerContext) -> Any:
+def _unary(fn: Callable[[Any], Any] | None, rpc: str, request_cls: Any) -> Handler:
+    async def handle(raw: bytes, context: grpc.aio.ServicerContext) -> Any:
         if fn is None:
-            await context.abort(grpc.StatusCode.UNIMPLEMENTED, f"{rpc} is not implemented by cloudtasks-emu yet.")
+            await context.abort(grpc.StatusCode.UNIMPLEMENTED, f"{rpc} is not implemented by cloudtasks-emu.")
+        try:
+            # Parsed here, not by grpc, so that garbage bytes are INVALID_ARGUMENT rather than INTERNAL.
+            request = request_cls.FromString(raw)
+        except DecodeError as error:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"Invalid {rpc} request: {error}")
         try:
             result = fn(request)  # type: ignore[misc]
             return await result if inspect.isawaitable(result) else result
@@ -57,8 +63,7 @@ def service_handler(service: ServiceDescriptor, target: object) -> grpc.GenericR
         request_cls = message_factory.GetMessageClass(method.input_type)
         response_cls = message_factory.GetMessageClass(method.output_type)
         methods[method.name] = grpc.unary_unary_rpc_method_handler(
-            _unary(getattr(target, snake(method.name), None), method.name),
-            request_deserializer=request_cls.FromString,
+            _unary(getattr(target, snake(method.name), None), method.name, request_cls),
             response_serializer=response_cls.SerializeToString,
         )
     return grpc.method_handlers_generic_handler(service.full_name, methods)
