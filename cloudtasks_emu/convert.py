@@ -167,12 +167,15 @@ class Codec:
         return policy
 
     def decode_http_target(self, t: Any) -> HttpTarget:
-        target = HttpTarget(http_method=self.pb.HttpMethod.Name(t.http_method))
+        target = HttpTarget(http_method=enum_name(self.pb.HttpMethod, t.http_method, "HttpTarget.httpMethod"))
         if t.HasField("uri_override"):
             u = t.uri_override
-            override = UriOverride(enforce_mode=u.UriOverrideEnforceMode.Name(u.uri_override_enforce_mode))
+            mode = enum_name(
+                u.UriOverrideEnforceMode, u.uri_override_enforce_mode, "UriOverride.uriOverrideEnforceMode"
+            )
+            override = UriOverride(enforce_mode=mode)
             if u.HasField("scheme"):
-                override.scheme = u.Scheme.Name(u.scheme)
+                override.scheme = enum_name(u.Scheme, u.scheme, "UriOverride.scheme")
             if u.HasField("host"):
                 if not u.host:
                     raise invalid("UriOverride.host must not be empty when set.")
@@ -369,6 +372,33 @@ class Codec:
         return t
 
 
+_MIN_SECONDS, _MAX_SECONDS = -62135596800, 253402300799  # 0001-01-01 to 9999-12-31, as RFC 3339 allows
+_MAX_DURATION_S = 315576000000  # 10000 years, the Duration limit
+
+
+def check_well_known(message: Message, path: str = "") -> None:
+    """Reject Timestamps and Durations outside their documented ranges, anywhere in a request."""
+    for field, value in message.ListFields():
+        if field.message_type is None:
+            continue
+        label = f"{path}{camel(field.name)}"
+        if field.message_type.GetOptions().map_entry:
+            items = list(value.values()) if field.message_type.fields_by_name["value"].message_type else []
+        else:
+            items = list(value) if field.is_repeated else [value]
+        for item in items:
+            kind = item.DESCRIPTOR.full_name
+            if kind == "google.protobuf.Timestamp":
+                if not (_MIN_SECONDS <= item.seconds <= _MAX_SECONDS and 0 <= item.nanos < 1_000_000_000):
+                    raise invalid(f"{label} is not a valid timestamp.")
+            elif kind == "google.protobuf.Duration":
+                same_sign = item.seconds == 0 or item.nanos == 0 or (item.seconds > 0) == (item.nanos > 0)
+                if not (abs(item.seconds) <= _MAX_DURATION_S and abs(item.nanos) < 1_000_000_000 and same_sign):
+                    raise invalid(f"{label} is not a valid duration.")
+            else:
+                check_well_known(item, f"{label}.")
+
+
 def decode_routing(r: Any) -> Routing:
     return Routing(r.service, r.version, r.instance)
 
@@ -431,10 +461,16 @@ def decode_http_request(pb: ModuleType, r: Any) -> HttpRequest:
     return HttpRequest(r.url, method, headers, r.body, decode_token(r))
 
 
+def enum_name(enum: Any, value: int, label: str) -> str:
+    """The name of an enum value; proto3 lets any number through the wire, the API does not."""
+    if value not in enum.values():
+        raise invalid(f"Invalid value {value} for {label}.")
+    name: str = enum.Name(value)
+    return name
+
+
 def _method(pb: ModuleType, value: int) -> str:
-    if value not in pb.HttpMethod.values():
-        raise invalid(f"Invalid HttpMethod value {value}.")
-    name: str = pb.HttpMethod.Name(value)
+    name = enum_name(pb.HttpMethod, value, "httpMethod")
     return "POST" if value == 0 else name
 
 

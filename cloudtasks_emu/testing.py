@@ -108,7 +108,8 @@ class Received:
 
 class RecordingHandler:
     """A real HTTP server on 127.0.0.1 that records every request and answers each path from its
-    script (an HTTP status, "hang", "hold" until release_held(path), or "close"), then 200.
+    script (an HTTP status, "hang", "hold" until release_held(path), "slow" (50 ms, then 200), "huge"
+    (a 64 MiB body), or "close" (drop the connection)), then 200.
 
     Use `url` + a path as an HTTP target, or start the emulator with --app-engine-url `url`."""
 
@@ -156,6 +157,16 @@ class RecordingHandler:
                 await asyncio.sleep(3600)
             if action == "hold":
                 await self._holds.setdefault(request.path, asyncio.Event()).wait()
+                action = 200
+            if action == "huge":  # a 64 MiB answer, streamed
+                response = web.StreamResponse(status=200)
+                await response.prepare(request)
+                chunk = b"x" * (1024 * 1024)
+                for _ in range(64):
+                    await response.write(chunk)
+                return response
+            if action == "slow":
+                await asyncio.sleep(0.05)
                 action = 200
             if action == "close":
                 assert request.transport is not None

@@ -17,6 +17,7 @@ from google.protobuf.message import DecodeError
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from ..convert import check_well_known
 from ..errors import EmuError
 
 logger = logging.getLogger(__name__)
@@ -45,6 +46,7 @@ def _unary(fn: Callable[[Any], Any] | None, rpc: str, request_cls: Any) -> Handl
         except DecodeError as error:
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"Invalid {rpc} request: {error}")
         try:
+            check_well_known(request)
             result = fn(request)  # type: ignore[misc]
             return await result if inspect.isawaitable(result) else result
         except EmuError as error:
