@@ -6,11 +6,13 @@ difference is one attribute of `Codec`, everything else is shared.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import re
 from types import ModuleType
 from typing import Any
 
+from google.protobuf.descriptor import Descriptor
 from google.protobuf.duration_pb2 import Duration
 from google.protobuf.message import Message
 
@@ -376,10 +378,29 @@ _MIN_SECONDS, _MAX_SECONDS = -62135596800, 253402300799  # 0001-01-01 to 9999-12
 _MAX_DURATION_S = 315576000000  # 10000 years, the Duration limit
 
 
+_TIME_TYPES = ("google.protobuf.Timestamp", "google.protobuf.Duration")
+
+
+@functools.cache
+def _holds_time(descriptor: Descriptor) -> bool:
+    """Whether a message type can contain a Timestamp or Duration at any depth (cycles are fine)."""
+    seen, stack = {descriptor.full_name}, [descriptor]
+    while stack:
+        current = stack.pop()
+        if current.full_name in _TIME_TYPES:
+            return True
+        for field in current.fields:
+            sub = field.message_type
+            if sub is not None and sub.full_name not in seen:
+                seen.add(sub.full_name)
+                stack.append(sub)
+    return False
+
+
 def check_well_known(message: Message, path: str = "") -> None:
     """Reject Timestamps and Durations outside their documented ranges, anywhere in a request."""
     for field, value in message.ListFields():
-        if field.message_type is None:
+        if field.message_type is None or not _holds_time(field.message_type):
             continue
         label = f"{path}{camel(field.name)}"
         if field.message_type.GetOptions().map_entry:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import NamedTuple
 
@@ -46,6 +47,7 @@ def parse_project(name: str) -> str:
     return match.group(1)
 
 
+@functools.lru_cache(maxsize=4096)  # the same few names come with every call
 def parse_location(name: str) -> tuple[str, str]:
     """Return (project, location) of a location name; the cloud checks IAM first, hence the code."""
     match = _LOCATION_RE.fullmatch(name)
@@ -54,6 +56,7 @@ def parse_location(name: str) -> tuple[str, str]:
     return match.group(1), match.group(2)
 
 
+@functools.lru_cache(maxsize=4096)
 def parse_queue(name: str) -> QueueName:
     match = _QUEUE_RE.fullmatch(name)
     if not match or not _QUEUE_ID_RE.fullmatch(match.group(2)):
