@@ -51,7 +51,7 @@ class Operations:
             self.by_request_id[request_id] = op
         return op, True
 
-    def get(self, request: operations_pb2.GetOperationRequest) -> operations_pb2.Operation:
+    def get_operation(self, request: operations_pb2.GetOperationRequest) -> operations_pb2.Operation:
         op = self.by_name.get(request.name)
         if op is None:
             raise EmuError(Code.NOT_FOUND, NOT_FOUND_MESSAGE)

@@ -184,3 +184,75 @@ def app_engine_task(version: str, relative: str = "/work", body: bytes = b"", **
     key, body_key = ("relative_url", "payload") if version == "v2beta2" else ("relative_uri", "body")
     request = module.AppEngineHttpRequest(**{key: relative, body_key: body}, **fields)
     return module.Task(app_engine_http_request=request)
+
+
+# REST: the official clients with transport="rest", googleapiclient's discovery client, and plain HTTP.
+
+
+def make_rest_client(module: ModuleType, server: Server) -> Any:
+    from google.api_core.client_options import ClientOptions
+    from google.auth.credentials import AnonymousCredentials
+
+    return module.CloudTasksClient(
+        transport="rest", credentials=AnonymousCredentials(), client_options=ClientOptions(api_endpoint=server.http)
+    )
+
+
+@pytest.fixture(scope="session")
+def rest_clients(server: Server) -> Iterator[dict[str, Any]]:
+    """The official client of each version over REST/JSON."""
+    made = {v: make_rest_client(m, server) for v, m in VERSIONS.items()}
+    yield made
+    for client in made.values():
+        client.transport.close()
+
+
+@pytest.fixture
+def rest_client(rest_clients: dict[str, Any], version: str) -> Any:
+    return rest_clients[version]
+
+
+@pytest.fixture(scope="session")
+def discovery(server: Server) -> Iterator[Any]:
+    """build(version): googleapiclient's discovery client of that version, pointed at the emulator."""
+    import httplib2
+    from googleapiclient.discovery import build
+
+    made: dict[str, tuple[Any, httplib2.Http]] = {}
+
+    def make(version: str) -> Any:
+        if version not in made:
+            http = httplib2.Http()
+            options = {"api_endpoint": server.http}
+            made[version] = build("cloudtasks", version, static_discovery=True, client_options=options, http=http), http
+        return made[version][0]
+
+    yield make
+    for _, http in made.values():
+        http.close()
+
+
+@dataclass
+class HttpAnswer:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+def http_call(
+    base: str, method: str, path: str, body: bytes | dict[str, Any] | None = None, headers: dict[str, str] | None = None
+) -> HttpAnswer:
+    """One plain HTTP request; a dict body is sent as JSON. Error statuses are answers, not exceptions."""
+    data = json.dumps(body).encode() if isinstance(body, dict) else body
+    request = urllib.request.Request(f"{base}{path}", data=data, method=method, headers=headers or {})
+    if isinstance(body, dict):
+        request.add_header("Content-Type", "application/json")
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return HttpAnswer(response.status, dict(response.headers), response.read())
+    except urllib.error.HTTPError as error:
+        with error:
+            return HttpAnswer(error.code, dict(error.headers), error.read())

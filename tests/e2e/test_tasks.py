@@ -274,6 +274,19 @@ def test_batch_create_tasks_request_id_is_idempotent(client: Any, tasks: Any, ve
 
 
 @pytest.mark.parametrize("version", ["v2", "v2beta3"])
+def test_get_operation_over_grpc(client: Any, version: str, queue_name: str) -> None:
+    from google.longrunning import operations_pb2
+
+    operation = client.batch_create_tasks(parent=queue_name, requests=[{"task": app_engine_task(version)}])
+    name = operation.operation.name
+    got = client.get_operation(request=operations_pb2.GetOperationRequest(name=name))
+    assert got.name == name
+    assert got.done
+    with pytest.raises(exceptions.NotFound):
+        client.get_operation(request=operations_pb2.GetOperationRequest(name=f"{PARENT}/operations/nope"))
+
+
+@pytest.mark.parametrize("version", ["v2", "v2beta3"])
 def test_batch_delete_tasks(client: Any, version: str, queue_name: str) -> None:
     made = [client.create_task(parent=queue_name, task=app_engine_task(version)) for _ in range(3)]
     operation = client.batch_delete_tasks(parent=queue_name, names=[t.name for t in made] + [f"{queue_name}/tasks/x"])
