@@ -1,17 +1,13 @@
 """Start the real emulator as a subprocess and connect the official clients to it over gRPC.
 
 The official library and our generated protos cannot share one process (both register
-google.cloud.tasks.* in protobuf's default pool), so these tests never import cloudtasks_emu.
+google.cloud.tasks.* in protobuf's default pool), so these tests import only cloudtasks_emu.testing
+(and the client helper), which load neither.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import queue
-import subprocess
-import sys
-import threading
 import urllib.error
 import urllib.request
 import uuid
@@ -24,7 +20,7 @@ import grpc
 import pytest
 from google.cloud import tasks_v2, tasks_v2beta2, tasks_v2beta3
 
-from .handler import RecordingHandler
+from cloudtasks_emu.testing import EmulatorProcess, RecordingHandler
 
 VERSIONS = {"v2": tasks_v2, "v2beta3": tasks_v2beta3, "v2beta2": tasks_v2beta2}
 PROJECT = "test-project"
@@ -32,38 +28,17 @@ LOCATION = "us-central1"
 PARENT = f"projects/{PROJECT}/locations/{LOCATION}"
 
 
-@dataclass
-class Server:
-    process: subprocess.Popen[str]
-    grpc: str
-    http: str
+# The emulator subprocess; it is also the admin API client (`admin` fixture).
+Server = Admin = EmulatorProcess
 
 
-def start_server(*args: str, timeout_s: float = 20.0) -> Server:
+def start_server(*args: str, timeout_s: float = 20.0) -> EmulatorProcess:
     """Run `python -m cloudtasks_emu start` on free ports and wait for its ready line."""
-    cmd = [sys.executable, "-m", "cloudtasks_emu", "start", "--port", "0", "--http-port", "0", *args]
-    process = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
-    lines: queue.Queue[str] = queue.Queue()
-    threading.Thread(target=lambda: lines.put(process.stdout.readline()), daemon=True).start()  # type: ignore[union-attr]
-    try:
-        ready = json.loads(lines.get(timeout=timeout_s))
-    except (queue.Empty, ValueError) as error:
-        process.kill()
-        process.wait(timeout=10)
-        process.stdout.close()  # type: ignore[union-attr]
-        raise RuntimeError(f"emulator did not start (exit code {process.returncode})") from error
-    return Server(process, ready["grpc"], ready["http"])
+    return EmulatorProcess(*args, timeout_s=timeout_s)
 
 
-def stop_server(server: Server) -> int:
-    server.process.terminate()
-    try:
-        return server.process.wait(timeout=10)
-    finally:
-        if server.process.poll() is None:
-            server.process.kill()
-            server.process.wait(timeout=10)
-        server.process.stdout.close()  # type: ignore[union-attr]
+def stop_server(server: EmulatorProcess) -> int:
+    return server.stop()
 
 
 @pytest.fixture(scope="session")
@@ -74,50 +49,17 @@ def handler() -> Iterator[RecordingHandler]:
 
 
 @pytest.fixture(scope="session")
-def server(handler: RecordingHandler) -> Iterator[Server]:
-    srv = start_server(
-        "--virtual-clock",
-        "--app-engine-url",
-        handler.url,
-        "--app-engine-service",
-        f"worker={handler.url}/worker",
+def server(handler: RecordingHandler) -> Iterator[EmulatorProcess]:
+    srv = EmulatorProcess(
+        "--virtual-clock", "--app-engine-url", handler.url, "--app-engine-service", f"worker={handler.url}/worker"
     )
     yield srv
-    stop_server(srv)
-
-
-class Admin:
-    """The emulator's admin API over plain HTTP."""
-
-    def __init__(self, base: str) -> None:
-        self.base = base
-
-    def call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
-        data = json.dumps(body).encode() if body is not None else None
-        request = urllib.request.Request(f"{self.base}{path}", data=data, method=method)
-        request.add_header("Content-Type", "application/json")
-        try:
-            with urllib.request.urlopen(request, timeout=60) as response:
-                return json.load(response)
-        except urllib.error.HTTPError as error:
-            payload = json.load(error)
-            error.close()
-            return payload
-
-    def now(self) -> float:
-        return float(self.call("GET", "/_emu/clock")["now"])
-
-    def advance(self, seconds: float) -> None:
-        self.call("POST", "/_emu/clock:advance", {"seconds": seconds})
-
-    def drain(self, queue: str, timeout_s: float = 20) -> None:
-        answer = self.call("POST", "/_emu/drain", {"queue": queue, "timeout": timeout_s})
-        assert answer == {"idle": True}, answer
+    srv.stop()
 
 
 @pytest.fixture(scope="session")
-def admin(server: Server) -> Admin:
-    return Admin(server.http)
+def admin(server: EmulatorProcess) -> EmulatorProcess:
+    return server
 
 
 @pytest.fixture(scope="session")

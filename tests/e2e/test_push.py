@@ -12,6 +12,8 @@ import pytest
 from google.api_core import exceptions
 from google.protobuf import duration_pb2, field_mask_pb2
 
+from cloudtasks_emu.testing import RecordingHandler
+
 from .conftest import (
     PARENT,
     VERSIONS,
@@ -22,7 +24,6 @@ from .conftest import (
     push_queue,
     unique_queue_name,
 )
-from .handler import RecordingHandler
 
 FULL = 2
 

@@ -8,6 +8,8 @@ import pytest
 from google.api_core import exceptions
 from google.protobuf import field_mask_pb2
 
+from cloudtasks_emu.testing import RecordingHandler
+
 from .conftest import (
     LOCATION,
     PARENT,
@@ -19,7 +21,6 @@ from .conftest import (
     push_queue,
     unique_queue_name,
 )
-from .handler import RecordingHandler
 
 FULL = 2
 

@@ -9,8 +9,9 @@ from typing import Any
 import pytest
 from googleapiclient.errors import HttpError
 
+from cloudtasks_emu.testing import RecordingHandler
+
 from .conftest import PARENT, PROJECT, Admin, unique_queue_name
-from .handler import RecordingHandler
 
 
 def b64(data: bytes) -> str:

@@ -17,8 +17,9 @@ from gcloud.aio.taskqueue import PushQueue as AioPushQueue
 from gcloud.rest.taskqueue import PushQueue as RestPushQueue
 from google.auth.credentials import AnonymousCredentials, Credentials
 
+from cloudtasks_emu.testing import RecordingHandler
+
 from .conftest import LOCATION, PARENT, PROJECT, Admin, Server, http_call
-from .handler import RecordingHandler
 
 
 def create_queue(server: Server, version: str, queue_id: str, **fields: Any) -> str:

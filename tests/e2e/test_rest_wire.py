@@ -10,8 +10,9 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from cloudtasks_emu.testing import RecordingHandler
+
 from .conftest import PARENT, PROJECT, Admin, HttpAnswer, Server, http_call, unique_queue_name
-from .handler import RecordingHandler
 
 VERSIONS = ("v2", "v2beta3", "v2beta2")
 INT_ENUMS = "$alt=json;enum-encoding=int"
