@@ -139,6 +139,17 @@ def test_client_helper_grpc(cloudtasks_emulator: EmulatorProcess, version: str) 
     assert client.create_queue(parent=PARENT, queue=queue).name == name
 
 
+@pytest.mark.parametrize("version", ["v2", "v2beta3", "v2beta2"])
+def test_client_helper_rest(cloudtasks_emulator: EmulatorProcess, version: str) -> None:
+    client = emulator_client(version, transport="rest")
+    name = f"{PARENT}/queues/rest-helper-{version}"
+    queue = {"name": name, **({"app_engine_http_target": {}} if version == "v2beta2" else {})}
+    assert client.create_queue(parent=PARENT, queue=queue).name == name
+    assert emulator_client(version).get_queue(name=name).name == name  # the same state over gRPC
+    with pytest.raises(ValueError, match="asyncio"):
+        emulator_client(version, transport="rest", asyncio=True)
+
+
 async def test_client_helper_grpc_asyncio(cloudtasks_emulator: EmulatorProcess) -> None:
     client = emulator_client("v2beta3", asyncio=True)
     name = f"{PARENT}/queues/helper-async"

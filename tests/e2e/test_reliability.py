@@ -5,9 +5,15 @@ Sizes are small in CI; `CLOUDTASKS_EMU_STRESS=full` (see scripts/stress) runs th
 
 from __future__ import annotations
 
+import importlib
+import json
 import os
+import re
 import string
 import threading
+import urllib.error
+import urllib.parse
+import urllib.request
 from collections import Counter
 from collections.abc import Iterator
 from typing import Any
@@ -19,7 +25,7 @@ from google.cloud import tasks_v2, tasks_v2beta2, tasks_v2beta3
 from google.cloud.location import locations_pb2
 from google.iam.v1 import iam_policy_pb2
 from google.protobuf import descriptor as pb_descriptor
-from google.protobuf import duration_pb2
+from google.protobuf import duration_pb2, json_format
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -190,6 +196,80 @@ def test_random_requests_get_proper_status_codes(target: Any, version: str, path
     # The server is still serving (the fuzzing may have deleted the queue: any answer will do).
     assert make_client(tasks_v2, channel).list_queues(parent=PARENT, timeout=5) is not None
     print(f"{path}: {sum(codes.values())} requests, {dict(codes)}")
+
+
+def _rest_routes() -> list[tuple[str, str, str, Any]]:
+    """(verb, URI template, body field, request protobuf class) of every REST rule the official clients use."""
+    routes = []
+    for version, module in VERSIONS.items():
+        base = importlib.import_module(f"google.cloud.tasks_{version}.services.cloud_tasks.transports.rest_base")
+        for attr in dir(base._BaseCloudTasksRestTransport):
+            rule_holder = getattr(base._BaseCloudTasksRestTransport, attr)
+            if not attr.startswith("_Base") or not hasattr(rule_holder, "_get_http_options"):
+                continue
+            camel = attr.removeprefix("_Base")
+            request = getattr(module, f"{camel}Request", None)
+            request_cls = request.pb() if request is not None else None
+            for rule in rule_holder._get_http_options():
+                routes.append((rule["method"].upper(), rule["uri"], rule.get("body", ""), request_cls))
+    return routes
+
+
+REST_ROUTES = _rest_routes()
+SEGMENTS = st.sampled_from(["p", "test-project", "us-central1", "fuzz", "t1", "x:y", "%00", "é", "a" * 600, ".."])
+
+
+def _fill(template: str, draw: st.DrawFn) -> str:
+    """The URI template with each {field=pattern} replaced by drawn path segments."""
+
+    def one(match: re.Match[str]) -> str:
+        pattern = match.group(1).split("=", 1)[-1]
+        return "/".join(draw(SEGMENTS) if part == "*" else part for part in pattern.split("/"))
+
+    return re.sub(r"\{([^}]*)\}", one, template)
+
+
+@pytest.mark.parametrize(
+    ("verb", "template", "body_field", "request_cls"), REST_ROUTES, ids=[f"{r[0]} {r[1]}" for r in REST_ROUTES]
+)
+def test_random_rest_requests_get_proper_status_codes(
+    target: Any, verb: str, template: str, body_field: str, request_cls: Any
+) -> None:
+    emulator = target[0]
+    statuses: Counter[int] = Counter()
+
+    @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+    @given(data=st.data(), cut=st.integers(0, 40), enums_as_ints=st.booleans())
+    def check(data: st.DataObject, cut: int, enums_as_ints: bool) -> None:
+        path = _fill(template, data.draw)
+        body = b""
+        if body_field:
+            message = build(request_cls, data.draw(messages(request_cls.DESCRIPTOR))) if request_cls else None
+            try:
+                text = json_format.MessageToJson(message, use_integers_for_enums=enums_as_ints) if message else "{}"
+            except (json_format.SerializeToJsonError, TypeError, KeyError):  # no JSON form: send a bad one
+                text = '{"scheduleTime": "99999-99-99T99:99:99Z", "leaseDuration": "-1e99s"}'
+            body = text.encode()[: max(0, len(text) - cut)] if cut % 3 == 0 else text.encode()
+        query = "?$alt=json;enum-encoding=int" if enums_as_ints else "?pageSize=-1&readMask=nope&responseView=7"
+        request = urllib.request.Request(
+            f"{emulator.http}{urllib.parse.quote(path)}{query}", data=body or None, method=verb
+        )
+        request.add_header("Content-Type", "application/json")
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                status, answer = response.status, response.read()
+        except urllib.error.HTTPError as error:
+            with error:
+                status, answer = error.code, error.read()
+        statuses[status] += 1
+        assert status < 500 or status == 501, f"{verb} {path}: {status} {answer[:200]!r}"
+        parsed = json.loads(answer)
+        if status >= 400:
+            assert set(parsed["error"]) >= {"code", "message", "status"}
+            assert "Traceback" not in parsed["error"]["message"]
+
+    check()
+    print(f"{verb} {template}: {dict(statuses)}")
 
 
 # -- load --------------------------------------------------------------------------------------
