@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import functools
 import importlib
-import re
 from types import ModuleType
 from typing import Any
 
@@ -468,7 +467,7 @@ def encode_token(token: Token | None, m: Any) -> None:
 def decode_http_request(pb: ModuleType, r: Any) -> HttpRequest:
     if not r.url:
         raise invalid("HttpRequest.url is required.")
-    if not re.match(r"https?://", r.url):
+    if not r.url.startswith(("http://", "https://")):
         raise invalid("HttpTarget.url must start with 'http://' or 'https://'.")
     if len(r.url) > MAX_URL_LENGTH:
         raise invalid(f"HttpRequest.url must be at most {MAX_URL_LENGTH} characters.")
@@ -484,9 +483,10 @@ def decode_http_request(pb: ModuleType, r: Any) -> HttpRequest:
 
 def enum_name(enum: Any, value: int, label: str) -> str:
     """The name of an enum value; proto3 lets any number through the wire, the API does not."""
-    if value not in enum.values():
+    known = enum.DESCRIPTOR.values_by_number.get(value)
+    if known is None:
         raise invalid(f"Invalid value {value} for {label}.")
-    name: str = enum.Name(value)
+    name: str = known.name
     return name
 
 

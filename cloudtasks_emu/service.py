@@ -198,19 +198,19 @@ class TasksService:
                 raise EmuError(Code.ALREADY_EXISTS, TASK_TOO_RECENT)
         else:
             task.name = self._new_task_name(parent)
-        self._check_room(task)
+        self._check_room(task_size(task))
         self.store.put_task(queue.name, task)
         self.scheduler.schedule(queue, task)
         return task
 
-    def _check_room(self, task: Task) -> None:
+    def _check_room(self, size: int) -> None:
         store, settings = self.store, self.settings
         if store.task_count >= settings.max_tasks:
             raise EmuError(
                 Code.RESOURCE_EXHAUSTED,
                 f"Quota exceeded: the emulator already holds {store.task_count} tasks (--max-tasks).",
             )
-        if store.task_bytes + task_size(task) > settings.max_task_bytes:
+        if store.task_bytes + size > settings.max_task_bytes:
             raise EmuError(
                 Code.RESOURCE_EXHAUSTED,
                 f"Quota exceeded: stored tasks would pass {settings.max_task_bytes} bytes (--max-task-bytes).",

@@ -37,6 +37,7 @@ def snake(name: str) -> str:
 
 
 def _unary(fn: Callable[[Any], Any] | None, rpc: str, request_cls: Any) -> Handler:
+    is_async = inspect.iscoroutinefunction(fn)
     async def handle(raw: bytes, context: grpc.aio.ServicerContext) -> Any:
         if fn is None:
             await context.abort(grpc.StatusCode.UNIMPLEMENTED, f"{rpc} is not implemented by cloudtasks-emu.")
@@ -48,7 +49,7 @@ def _unary(fn: Callable[[Any], Any] | None, rpc: str, request_cls: Any) -> Handl
         try:
             check_well_known(request)
             result = fn(request)  # type: ignore[misc]
-            return await result if inspect.isawaitable(result) else result
+            return await result if is_async else result
         except EmuError as error:
             await context.abort(grpc.StatusCode[error.code.name], error.message)
         except Exception:
