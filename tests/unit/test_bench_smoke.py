@@ -1,0 +1,56 @@
+"""The benchmark harness (scripts/bench) runs every section end to end at a tiny size; no timing is checked."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+TINY = {
+    "--create-levels": "0,200",
+    "--memory-levels": "200",
+    "--list-levels": "200",
+    "--get-levels": "200",
+    "--create-calls": "200",
+    "--official-calls": "20",
+    "--list-pages": "1",
+    "--get-calls": "20",
+    "--push-tasks": "200",
+    "--paced-seconds": "1",
+    "--retry-failures": "2",
+    "--retry-tasks": "2",
+    "--pull-tasks": "100",
+    "--startup-runs": "1",
+}
+SECTIONS = {"startup", "floor", "fill", "create", "memory", "list", "get", "burst", "paced", "retry", "pull"}
+
+
+@pytest.mark.timeout(90)
+def test_bench_quick_writes_every_section(tmp_path: Path) -> None:
+    out = tmp_path / "bench.json"
+    args = [item for pair in TINY.items() for item in pair]
+    cmd = [sys.executable, str(REPO / "scripts" / "bench"), "--quick", *args, "--out", str(out)]
+    done = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=80)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-4000:]
+    report = json.loads(out.read_text())
+    ours = report["results"]["cloudtasks-emu"]
+    assert "errors" not in ours, ours["errors"]
+    assert set(ours) >= SECTIONS
+    assert ours["paced"]["delivered"] == ours["paced"]["tasks"]
+    assert ours["pull"]["acknowledged"] == 100
+    unmeasured = [t["target"] for t in report["targets"] if t["met"] is None]
+    assert all("gcloud-tasks-emulator" in target for target in unmeasured), unmeasured
+    assert "| measure | value |" in done.stdout
+
+
+@pytest.mark.parametrize("script", ["bench_push.py", "bench_pull.py"])
+def test_bench_wrappers_start(script: str) -> None:
+    done = subprocess.run(
+        [sys.executable, str(REPO / "scripts" / script), "--help"], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert "--sections" in done.stdout
