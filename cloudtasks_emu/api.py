@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import re
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from google.cloud.location import locations_pb2
@@ -255,45 +256,47 @@ class CloudTasksApi:
         return self._encode_task(self.service.run_task(request.name), request.response_view)
 
     def batch_create_tasks(self, request: Any) -> operations_pb2.Operation:
-        self.service.require_queue(request.parent)
-        if len(request.requests) > MAX_BATCH_CREATE:
-            raise invalid(f"BatchCreateTasksRequest.requests must have at most {MAX_BATCH_CREATE} entries.")
-        op, created = self.operations.new(names.location_of(request.parent), self._request_key(request))
-        if not created:
-            return op
-        metadata = self.pb.BatchCreateTasksMetadata()
-        metadata.start_time.FromMicroseconds(self.service.now_us())
         response = self.pb.BatchCreateTasksResponse()
-        for index, item in enumerate(request.requests):
-            try:
-                if item.parent and item.parent != request.parent:
-                    raise invalid(
-                        f"CreateTaskRequest.parent ('{item.parent}') must be the batch's parent ('{request.parent}')."
-                    )
-                item.parent = request.parent
-                response.tasks.append(self.create_task(item))
-            except EmuError as error:
-                metadata.failed_requests[index].CopyFrom(_status(error))
-        self._finish(op, metadata, response, len(request.requests), "BatchCreateTasksMetadata")
-        return op
+
+        def create(item: Any) -> None:
+            if item.parent and item.parent != request.parent:
+                raise invalid(
+                    f"CreateTaskRequest.parent ('{item.parent}') must be the batch's parent ('{request.parent}')."
+                )
+            item.parent = request.parent
+            response.tasks.append(self.create_task(item))
+
+        label = "BatchCreateTasksRequest.requests"
+        return self._batch(request, request.requests, MAX_BATCH_CREATE, label, create, response)
 
     def batch_delete_tasks(self, request: Any) -> operations_pb2.Operation:
+        def delete(name: str) -> None:
+            if names.parse_task(name).queue != request.parent:
+                raise invalid(f"Task {name} is not in queue {request.parent}.")
+            self.service.delete_task(name)
+
+        label = "BatchDeleteTasksRequest.names"
+        return self._batch(request, request.names, MAX_BATCH_DELETE, label, delete, empty_pb2.Empty())
+
+    def _batch(
+        self, request: Any, items: Any, limit: int, label: str, run_one: Callable[[Any], None], response: Any
+    ) -> operations_pb2.Operation:
+        """Run a Batch RPC item by item (non-atomic, as in the cloud) into a finished operation."""
         self.service.require_queue(request.parent)
-        if len(request.names) > MAX_BATCH_DELETE:
-            raise invalid(f"BatchDeleteTasksRequest.names must have at most {MAX_BATCH_DELETE} entries.")
+        if len(items) > limit:
+            raise invalid(f"{label} must have at most {limit} entries.")
         op, created = self.operations.new(names.location_of(request.parent), self._request_key(request))
         if not created:
             return op
-        metadata = self.pb.BatchDeleteTasksMetadata()
+        kind = type(request).__name__.replace("Request", "Metadata")
+        metadata = getattr(self.pb, kind)()
         metadata.start_time.FromMicroseconds(self.service.now_us())
-        for index, name in enumerate(request.names):
+        for index, item in enumerate(items):
             try:
-                if names.parse_task(name).queue != request.parent:
-                    raise invalid(f"Task {name} is not in queue {request.parent}.")
-                self.service.delete_task(name)
+                run_one(item)
             except EmuError as error:
                 metadata.failed_requests[index].CopyFrom(_status(error))
-        self._finish(op, metadata, empty_pb2.Empty(), len(request.names), "BatchDeleteTasksMetadata")
+        self._finish(op, metadata, response, len(items), kind)
         return op
 
     def _request_key(self, request: Any) -> str:
