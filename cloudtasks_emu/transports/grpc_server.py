@@ -38,6 +38,7 @@ def snake(name: str) -> str:
 
 def _unary(fn: Callable[[Any], Any] | None, rpc: str, request_cls: Any) -> Handler:
     is_async = inspect.iscoroutinefunction(fn)
+
     async def handle(raw: bytes, context: grpc.aio.ServicerContext) -> Any:
         if fn is None:
             await context.abort(grpc.StatusCode.UNIMPLEMENTED, f"{rpc} is not implemented by cloudtasks-emu.")

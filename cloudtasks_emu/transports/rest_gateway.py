@@ -340,7 +340,9 @@ def add_rest_routes(app: web.Application, emulator: Emulator) -> None:
     async def gateway(request: web.Request) -> web.Response:
         int_enums = "enum-encoding=int" in request.query.get("$alt", "")
         try:
-            route, values = _match(routes, request.method, request.rel_url.raw_path)
+            # An escaped ':' still separates the custom verb (…/queues/q%3Apause), as clients may encode it.
+            raw_path = request.rel_url.raw_path.replace("%3A", ":").replace("%3a", ":")
+            route, values = _match(routes, request.method, raw_path)
             message = await _transcode(route, values, request)
             if route.call is None:
                 raise EmuError(Code.UNIMPLEMENTED, f"{route.rpc} is not implemented by cloudtasks-emu yet.")
