@@ -254,7 +254,11 @@ def test_random_rest_requests_get_proper_status_codes(
     @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
     @given(data=st.data(), cut=st.integers(0, 40), enums_as_ints=st.booleans())
     def check(data: st.DataObject, cut: int, enums_as_ints: bool) -> None:
-        client.update_queue(queue=tasks_v2.Queue(name=QUEUE))  # fuzzed deletes may have removed it
+        try:  # the fuzzing before may have deleted the queue or made it a pull queue
+            client.update_queue(queue=tasks_v2.Queue(name=QUEUE))
+        except exceptions.InvalidArgument:
+            emulator.reset(QUEUE)
+            client.create_queue(parent=PARENT, queue=tasks_v2.Queue(name=QUEUE))
         path = _fill(template, data.draw)
         body = b""
         if body_field:
