@@ -198,8 +198,9 @@ class CloudTasksApi:
     def list_tasks(self, request: Any) -> Any:
         page = self.service.list_tasks(request.parent, request.page_size, request.page_token, MAX_LIST_TASKS_PAGE)
         view = request.response_view
+        queue = self.service.store.get_queue(request.parent)  # one lookup for the page, not one per task
         return self.pb.ListTasksResponse(
-            tasks=[self.codec.encode_task(t, view) for t in page.items],
+            tasks=[self.codec.encode_task(t, view, queue) for t in page.items],
             next_page_token=page.next_token,
         )
 
@@ -238,7 +239,10 @@ class CloudTasksApi:
             MAX_LEASE_RESPONSE_BYTES,
             size,
         )
-        return self.pb.LeaseTasksResponse(tasks=[self._encode_task(t, request.response_view) for t in leased])
+        queue = self.service.store.get_queue(request.parent)
+        return self.pb.LeaseTasksResponse(
+            tasks=[self.codec.encode_task(t, request.response_view, queue) for t in leased]
+        )
 
     def acknowledge_task(self, request: Any) -> empty_pb2.Empty:
         self.service.acknowledge_task(request.name, _schedule_us(request))

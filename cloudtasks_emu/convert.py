@@ -15,7 +15,6 @@ from google.protobuf.descriptor import Descriptor
 from google.protobuf.duration_pb2 import Duration
 from google.protobuf.message import Message
 
-from . import names
 from .config import MAX_BURST, MAX_CONCURRENT, MAX_HEADERS_BYTES, MAX_RATE, MAX_TASK_SIZE, MAX_URL_LENGTH
 from .errors import invalid
 from .model import (
@@ -553,7 +552,3 @@ def _at_most(value: Any, limit: float, label: str) -> Any:
 
 
 CODECS = {version: Codec(version) for version in VERSIONS}
-
-
-def task_queue(task_name: str) -> str:
-    return names.parse_task(task_name).queue

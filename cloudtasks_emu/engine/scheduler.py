@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from ..clock import EPSILON_S, US, Clock, FakeClock, to_us
 from ..errors import Code, code_for_http
-from ..model import AppEngineRequest, Attempt, PullMessage, Queue, QueueState, Task
+from ..model import AppEngineRequest, Attempt, Queue, QueueState, Task
 from .ratelimit import TokenBucket
 from .retry import backoff_s, gives_up
 from .store import Store
@@ -359,7 +359,3 @@ class Scheduler:
                 return True
             await asyncio.sleep(0 if quiet else 0.001)
         return False
-
-
-def is_pull(task: Task) -> bool:
-    return isinstance(task.payload, PullMessage)
