@@ -104,7 +104,7 @@ class CloudTasksApi:
         """Merge the masked fields into the stored queue (or create it), as the cloud's upsert does."""
         name = request.queue.name
         names.parse_queue(name)
-        existing = self.service.store.get_queue(name)
+        existing = self.service.find_queue(name)
         if existing is None:
             merged = request.queue
         else:
@@ -183,14 +183,14 @@ class CloudTasksApi:
                     getattr(policy, path).extend(field)
         policy.etag = b""
         policy.etag = hashlib.sha256(policy.SerializeToString(deterministic=True) + uuid.uuid4().bytes).digest()[:8]
-        self.service.require_queue(request.resource).iam_policy = policy.SerializeToString()
+        self.service.set_iam_policy(request.resource, policy.SerializeToString())
         return policy
 
     def test_iam_permissions(
         self, request: iam_policy_pb2.TestIamPermissionsRequest
     ) -> iam_policy_pb2.TestIamPermissionsResponse:
         names.parse_queue(request.resource)
-        if self.service.store.get_queue(request.resource) is None:
+        if self.service.find_queue(request.resource) is None:
             return iam_policy_pb2.TestIamPermissionsResponse()
         return iam_policy_pb2.TestIamPermissionsResponse(permissions=request.permissions)
 
@@ -198,7 +198,7 @@ class CloudTasksApi:
     def list_tasks(self, request: Any) -> Any:
         page = self.service.list_tasks(request.parent, request.page_size, request.page_token, MAX_LIST_TASKS_PAGE)
         view = request.response_view
-        queue = self.service.store.get_queue(request.parent)  # one lookup for the page, not one per task
+        queue = self.service.find_queue(request.parent)  # one lookup for the page, not one per task
         return self.pb.ListTasksResponse(
             tasks=[self.codec.encode_task(t, view, queue) for t in page.items],
             next_page_token=page.next_token,
@@ -209,7 +209,7 @@ class CloudTasksApi:
         return self._encode_task(task, request.response_view)
 
     def _encode_task(self, task: Task, view: int) -> Any:
-        return self.codec.encode_task(task, view, self.service.store.get_queue(names.parse_task(task.name).queue))
+        return self.codec.encode_task(task, view, self.service.find_queue(names.parse_task(task.name).queue))
 
     def create_task(self, request: Any) -> Any:
         names.parse_queue(request.parent)
@@ -239,7 +239,7 @@ class CloudTasksApi:
             MAX_LEASE_RESPONSE_BYTES,
             size,
         )
-        queue = self.service.store.get_queue(request.parent)
+        queue = self.service.find_queue(request.parent)
         return self.pb.LeaseTasksResponse(
             tasks=[self.codec.encode_task(t, request.response_view, queue) for t in leased]
         )
@@ -332,7 +332,7 @@ class CloudTasksApi:
     # CMEK
     def get_cmek_config(self, request: Any) -> Any:
         location = _cmek_location(request.name)
-        return self.pb.CmekConfig(name=request.name, kms_key=self.service.cmek_keys.get(location, ""))
+        return self.pb.CmekConfig(name=request.name, kms_key=self.service.cmek_key(location))
 
     def update_cmek_config(self, request: Any) -> Any:
         config = request.cmek_config
@@ -346,7 +346,7 @@ class CloudTasksApi:
                 "CmekConfig.kmsKey must be formatted: "
                 '"projects/<PROJECT_ID>/locations/<LOCATION_ID>/keyRings/<KEY_RING>/cryptoKeys/<KEY>".'
             )
-        self.service.cmek_keys[location] = key
+        self.service.set_cmek_key(location, key)
         return self.pb.CmekConfig(name=config.name, kms_key=key)
 
 

@@ -65,6 +65,20 @@ class TasksService:
         return now
 
     # queues
+    def find_queue(self, name: str) -> Queue | None:
+        """The queue of this name, or None; the name is not checked."""
+        return self.store.get_queue(name)
+
+    def set_iam_policy(self, name: str, policy: bytes) -> None:
+        """Store a queue's IAM policy (a serialized google.iam.v1.Policy)."""
+        self.require_queue(name).iam_policy = policy
+
+    def cmek_key(self, location: str) -> str:
+        return self.cmek_keys.get(location, "")
+
+    def set_cmek_key(self, location: str, key: str) -> None:
+        self.cmek_keys[location] = key
+
     def require_queue(self, name: str, missing: str = QUEUE_MISSING) -> Queue:
         """The queue of a valid name; NOT_FOUND when there is none."""
         names.parse_queue(name)
