@@ -22,11 +22,17 @@ from .queue_config import config_queues
 from .service import TasksService
 from .tokens import TokenMinter
 from .transports.admin import add_admin_routes
+from .transports.front import GrpcBackend
 from .transports.grpc_server import LOCATIONS, OPERATIONS, start_grpc
 from .transports.http import build_http_app, start_http
 from .transports.rest_gateway import add_rest_routes
 
 logger = logging.getLogger(__name__)
+
+
+def host_port(host: str, port: int) -> str:
+    """`host:port`, with an IPv6 address in brackets."""
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
 class Emulator:
@@ -39,8 +45,10 @@ class Emulator:
         self.operations = Operations()
         self.apis = {v: CloudTasksApi(codec, self.service, self.operations) for v, codec in CODECS.items()}
         self.locations = LocationsApi(self.service)
-        self.grpc_port = 0
-        self.http_port = 0
+        self.port = 0  # the shared port: gRPC and HTTP/1.1
+        self.grpc_port = 0  # the direct gRPC listener if there is one, else the shared port
+        self.http_port = 0  # the second HTTP listener if there is one, else the shared port
+        self._backend = GrpcBackend()
         self._grpc: grpc.aio.Server | None = None
         self._http: web.AppRunner | None = None
 
@@ -56,6 +64,13 @@ class Emulator:
         self.service.declare_queues(None, queues)
 
     async def start(self) -> None:
+        try:
+            await self._start()
+        except BaseException:
+            await self.stop()
+            raise
+
+    async def _start(self) -> None:
         self.declare_queues()
         await self.dispatcher.start()
         self.service.scheduler.start()
@@ -63,11 +78,20 @@ class Emulator:
             (api.pb.DESCRIPTOR.services_by_name["CloudTasks"], api) for api in self.apis.values()
         ]
         services += [(LOCATIONS, self.locations), (OPERATIONS, self.operations)]
-        self._grpc, self.grpc_port = await start_grpc(self.settings.host, self.settings.port, services)
+        settings = self.settings
+        addresses = [self._backend.bind_address]
+        if settings.grpc_port is not None:
+            addresses.append(host_port(settings.host, settings.grpc_port))
+        self._grpc, bound = await start_grpc(addresses, services)
+        self._backend.port = bound[0]
         http_app = build_http_app()
         add_admin_routes(http_app, self)
         add_rest_routes(http_app, self)
-        self._http, self.http_port = await start_http(http_app, self.settings.host, self.settings.http_port)
+        self._http, self.port, second = await start_http(
+            http_app, settings.host, settings.port, settings.http_port, self._backend
+        )
+        self.grpc_port = bound[1] if len(bound) > 1 else self.port
+        self.http_port = self.port if second is None else second
 
     async def stop(self, grace_s: float = 5.0) -> None:
         """Stop accepting calls (gRPC, then HTTP), stop the dispatcher loops, let in-flight
@@ -76,6 +100,7 @@ class Emulator:
             await self._grpc.stop(1.0)
         if self._http is not None:
             await self._http.cleanup()
+        self._backend.cleanup()
         await self.service.scheduler.stop(grace_s)
         await self.dispatcher.close()
 

@@ -11,7 +11,7 @@ import sys
 from collections.abc import Coroutine
 from typing import Any
 
-from .app import Emulator
+from .app import Emulator, host_port
 from .config import Settings
 from .errors import EmuError
 
@@ -23,11 +23,16 @@ def parse_args(argv: list[str]) -> Settings:
     start = commands.add_parser("start", help="serve gRPC and HTTP until interrupted")
     start.add_argument("--host", default=defaults.host, help="address to bind (default %(default)s)")
     start.add_argument(
-        "--port", type=int, default=defaults.port, help="gRPC port, 0 picks a free one (default %(default)s)"
+        "--port",
+        type=int,
+        default=defaults.port,
+        help="the one port for gRPC, REST, admin and health; 0 picks a free one (default %(default)s)",
     )
     start.add_argument(
-        "--http-port", type=int, default=defaults.http_port, help="REST/admin port (default %(default)s)"
+        "--http-port", type=int, default=defaults.http_port, help="a second, HTTP-only port (default %(default)s)"
     )
+    start.add_argument("--no-http-port", action="store_true", help="serve HTTP on --port only")
+    start.add_argument("--grpc-port", type=int, default=None, help="also a direct gRPC port (default none)")
     start.add_argument("--location", default=defaults.location, help="location reported by ListLocations")
     start.add_argument("--app-engine-url", default=defaults.app_engine_url, help="base URL for App Engine targets")
     start.add_argument("--queue", action="append", default=[], metavar="NAME", help="create this queue at start")
@@ -71,7 +76,8 @@ def parse_args(argv: list[str]) -> Settings:
         app_engine_services=services,
         host=args.host,
         port=args.port,
-        http_port=args.http_port,
+        http_port=None if args.no_http_port else args.http_port,
+        grpc_port=args.grpc_port,
         location=args.location,
         app_engine_url=args.app_engine_url,
         queues=args.queue,
@@ -101,8 +107,10 @@ async def serve(settings: Settings) -> None:
     await emulator.start()
     ready = {
         "ready": True,
-        "grpc": f"{settings.host}:{emulator.grpc_port}",
-        "http": f"http://{settings.host}:{emulator.http_port}",
+        "address": host_port(settings.host, emulator.port),  # every client, every protocol
+        "port": emulator.port,
+        "grpc": host_port(settings.host, emulator.grpc_port),
+        "http": f"http://{host_port(settings.host, emulator.http_port)}",
         "grpc_port": emulator.grpc_port,
         "http_port": emulator.http_port,
     }

@@ -18,7 +18,8 @@ def client(version: str = "v2", transport: str = "grpc", asyncio: bool = False, 
     Args:
         version: "v2", "v2beta3" or "v2beta2".
         transport: "grpc" (address from `host`, else $CLOUD_TASKS_EMULATOR_HOST, else 127.0.0.1:8123) or
-            "rest" (from `host`, else $CLOUD_TASKS_EMULATOR_HTTP_HOST, else 127.0.0.1:8124).
+            "rest" (from `host`, else $CLOUD_TASKS_EMULATOR_HTTP_HOST, else $CLOUD_TASKS_EMULATOR_HOST, else
+            127.0.0.1:8123: the one port serves both).
         asyncio: return the CloudTasksAsyncClient (gRPC only; call from inside the running loop).
     Raises:
         ValueError: an unknown version or transport, or asyncio with REST.
@@ -42,7 +43,13 @@ def client(version: str = "v2", transport: str = "grpc", asyncio: bool = False, 
         from google.api_core.client_options import ClientOptions
         from google.auth.credentials import AnonymousCredentials
 
-        address = host or os.environ.get("CLOUD_TASKS_EMULATOR_HTTP_HOST") or "127.0.0.1:8124"
+        env = os.environ
+        address = (
+            host
+            or env.get("CLOUD_TASKS_EMULATOR_HTTP_HOST")
+            or env.get("CLOUD_TASKS_EMULATOR_HOST")
+            or "127.0.0.1:8123"
+        )
         options = ClientOptions(api_endpoint=address if "://" in address else f"http://{address}")
         credentials = AnonymousCredentials()  # type: ignore[no-untyped-call]
         return module.CloudTasksClient(transport="rest", credentials=credentials, client_options=options)

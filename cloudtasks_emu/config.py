@@ -16,8 +16,9 @@ def _default_app_engine_url() -> str:
 @dataclass(slots=True)
 class Settings:
     host: str = "127.0.0.1"
-    port: int = 8123
-    http_port: int = 8124
+    port: int = 8123  # gRPC and HTTP/1.1 (REST, admin, health, OIDC documents)
+    http_port: int | None = 8124  # a second, HTTP-only listener; None for none
+    grpc_port: int | None = None  # a direct gRPC listener beside the shared port; None for none
     location: str = "us-central1"
     app_engine_url: str = field(default_factory=_default_app_engine_url)
     app_engine_services: dict[str, str] = field(default_factory=dict)  # service name -> base URL

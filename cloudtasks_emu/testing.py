@@ -40,8 +40,11 @@ class EmulatorProcess:
         except (queue.Empty, ValueError) as error:
             self.stop()
             raise RuntimeError(f"emulator did not start (exit code {self.process.returncode})") from error
-        self.grpc: str = ready["grpc"]  # host:port
-        self.http: str = ready["http"]  # http://host:port
+        self.ready: dict[str, Any] = ready  # the whole ready line
+        # One address serves every protocol: gRPC at host:port, REST and admin at http://host:port.
+        self.address: str = ready["address"]
+        self.grpc: str = self.address
+        self.http: str = f"http://{self.address}"
 
     def terminate(self) -> None:
         """Ask for a graceful stop (SIGTERM) once; a second signal would make it exit at once."""

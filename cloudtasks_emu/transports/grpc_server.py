@@ -27,6 +27,8 @@ MAX_MESSAGE_BYTES = 128 * 1024 * 1024
 SERVER_OPTIONS = [
     ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
     ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+    # A port that is taken must be an error, not shared with another emulator.
+    ("grpc.so_reuseport", 0),
 ]
 
 Handler = Callable[[Any, grpc.aio.ServicerContext], Awaitable[Any]]
@@ -73,8 +75,10 @@ def service_handler(service: ServiceDescriptor, target: object) -> grpc.GenericR
     return grpc.method_handlers_generic_handler(service.full_name, methods)
 
 
-async def start_grpc(host: str, port: int, apis: list[tuple[ServiceDescriptor, object]]) -> tuple[grpc.aio.Server, int]:
-    """Serve `apis` plus health and reflection; returns the server and the bound port."""
+async def start_grpc(
+    addresses: list[str], apis: list[tuple[ServiceDescriptor, object]]
+) -> tuple[grpc.aio.Server, list[int]]:
+    """Serve `apis` plus health and reflection on each address; returns the server and the bound ports."""
     server = grpc.aio.server(options=SERVER_OPTIONS)
     server.add_generic_rpc_handlers([service_handler(service, target) for service, target in apis])
     health_servicer = health.aio.HealthServicer()
@@ -83,9 +87,15 @@ async def start_grpc(host: str, port: int, apis: list[tuple[ServiceDescriptor, o
     for name in ["", *names]:
         await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
     reflection.enable_server_reflection([*names, health.SERVICE_NAME, reflection.SERVICE_NAME], server)
-    bound = server.add_insecure_port(f"{host}:{port}")
-    if not bound:
-        raise OSError(f"cannot bind gRPC to {host}:{port}")
+    bound = []
+    for address in addresses:
+        try:
+            port = server.add_insecure_port(address)
+        except RuntimeError as error:  # grpcio raises RuntimeError for a port it cannot bind
+            raise OSError(f"cannot bind gRPC to {address}: {error}") from error
+        if not port:
+            raise OSError(f"cannot bind gRPC to {address}")
+        bound.append(port)
     await server.start()
     return server, bound
 

@@ -1,8 +1,11 @@
-"""The HTTP port: health now; the REST gateway and the admin API mount here."""
+"""The HTTP face: one aiohttp application (health, REST gateway, admin API) on the shared port and,
+optionally, on a second HTTP-only port."""
 
 from __future__ import annotations
 
 from aiohttp import web
+
+from .front import GrpcBackend, SharedSite
 
 
 async def healthz(_: web.Request) -> web.Response:
@@ -15,12 +18,23 @@ def build_http_app() -> web.Application:
     return app
 
 
-async def start_http(app: web.Application, host: str, port: int) -> tuple[web.AppRunner, int]:
+async def start_http(
+    app: web.Application, host: str, port: int, http_port: int | None, backend: GrpcBackend
+) -> tuple[web.AppRunner, int, int | None]:
+    """Serve `app` on `port` (gRPC relayed to `backend` there too) and on `http_port` unless None.
+
+    Returns the runner and the two bound ports."""
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
-    site = web.TCPSite(runner, host, port)
-    await site.start()
-    server = site._server
-    sockets = getattr(server, "sockets", None) or []
-    bound = sockets[0].getsockname()[1] if sockets else port
-    return runner, bound
+    try:
+        shared = SharedSite(runner, host, port, backend)
+        await shared.start()
+        second = None
+        if http_port is not None:
+            site = web.TCPSite(runner, host, http_port, reuse_port=False)
+            await site.start()
+            second = site.port
+    except BaseException:
+        await runner.cleanup()
+        raise
+    return runner, shared.port, second

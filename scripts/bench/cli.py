@@ -3,6 +3,7 @@
 Runs the benchmarks of issue 7 against cloudtasks-emu started as a subprocess (and, with --compare,
 the comparable ones against gcloud-tasks-emulator), prints markdown tables and writes JSON to --out.
 Sections: startup; floor (CreateTask against a no-op grpc.aio server: the least CPU a call costs);
+port (server CPU per CreateTask over the shared port against a direct gRPC listener);
 create, memory, list (a paused queue grown to each size: CreateTask throughput and server CPU, RSS
 per task, ListTasks and GetTask); burst and paced (push delivery rate, create-to-delivery latency);
 retry (gaps between attempts against the RetryConfig formula); pull.
@@ -26,12 +27,12 @@ from typing import Any
 
 import aiohttp
 
-from . import compare, pull, push, queued, report
+from . import compare, port, pull, push, queued, report
 from .procs import REPO, OthersMeter, Proc, start_floor, start_handler, start_ours, start_theirs
 from .profiling import PySpy
 from .wire import CloudTasks
 
-SECTIONS = ("startup", "floor", "create", "memory", "list", "burst", "paced", "retry", "pull")
+SECTIONS = ("startup", "floor", "port", "create", "memory", "list", "burst", "paced", "retry", "pull")
 COMPARED = ("startup", "create", "memory", "list", "paced")  # what gcloud-tasks-emulator can run
 PRESETS = ("quick", "default", "full")
 # flag: (help, quick, default, full); the full sizes are the issue's.
@@ -159,6 +160,9 @@ def plan(
         with start_floor(args.out.parent / "logs") as proc:
             results["floor"] = await queued.floor(proc, args.create_calls, args.callers)
 
+    async def port_group() -> None:
+        results["port"] = await port.shared_vs_direct(args.out.parent / "logs", args.create_calls, args.callers)
+
     async def queued_group() -> None:
         with start() as emu:
             await queued.run(emu, q_sizes, results, spy)
@@ -170,6 +174,7 @@ def plan(
     groups = {
         "startup": (startup_group, "startup" in sections),
         "floor": (floor_group, "floor" in sections),
+        "port": (port_group, "port" in sections),
         "queued": (queued_group, any(levels.values())),
         "delivery": (delivery_group, bool(sections & {"burst", "paced", "retry", "pull"})),
     }
@@ -248,7 +253,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         plans[report.THEIRS] = plan(
             lambda: start_theirs(python, logs), args, args.sections & set(COMPARED), None, theirs
         )
-    for name in ("startup", "floor", "queued", "delivery"):
+    for name in ("startup", "floor", "port", "queued", "delivery"):
         for kind, groups in plans.items():
             if name in groups:
                 await run_group(name, groups[name], out["results"][kind])

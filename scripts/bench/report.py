@@ -30,6 +30,13 @@ def results_rows(r: dict[str, Any]) -> list[Row]:
                 f"{fl['server_switches_per_call']} context switches/call)",
             ]
         )
+    if po := r.get("port"):
+        rows.append(
+            [
+                f"CreateTask over the shared port vs a direct gRPC listener, raw x{po['callers']}",
+                f"server {po['shared_cpu_us']} us/call vs {po['direct_cpu_us']} us/call: {po['ratio']}x",
+            ]
+        )
     for f in r.get("fill", []):
         rows.append([f"fill paused queue to {count(f['to'])}", f"{f['per_s']:.0f} tasks/s"])
     for c in r.get("create", []):
@@ -170,6 +177,13 @@ def targets(ours: dict[str, Any], theirs: dict[str, Any] | None) -> list[dict[st
     else:
         add("server CPU per CreateTask <= 100 us", None, None)
         add("CreateTask CPU flat within 1.3x", None, None)
+    port = ours.get("port")
+    shared = port["ratio"] if port else None
+    add(
+        "shared port: server CPU per CreateTask within 1.1x of a direct gRPC listener",
+        f"{shared}x ({port['shared_cpu_us']} vs {port['direct_cpu_us']} us)" if port else None,
+        None if shared is None else shared <= 1.1,
+    )
     if b := ours.get("burst"):
         add(
             f"deliveries hold the configured rate ({b['cap_per_s']}/s over {b['queues']} queues)",

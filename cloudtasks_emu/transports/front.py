@@ -1,0 +1,170 @@
+"""One port for both protocols: the first bytes of a connection choose gRPC or HTTP/1.1.
+
+grpcio cannot serve HTTP/1.1 nor adopt a socket it did not accept (grpc/grpc#8043), and aiohttp
+speaks no HTTP/2. So the main port is an asyncio server of our own: a connection that opens with
+the HTTP/2 preface (gRPC clients send it at once, "prior knowledge") is relayed byte for byte to
+the gRPC server's private listener (a Unix socket where there are any); any other connection is
+handed, with the bytes read so far, to aiohttp's protocol, which then owns the socket.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import tempfile
+from collections.abc import Callable
+from typing import cast
+
+from aiohttp import web
+from aiohttp.web_runner import BaseSite
+
+logger = logging.getLogger(__name__)
+
+PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+
+
+class GrpcBackend:
+    """Where the relay reaches the gRPC server: a Unix socket in a private directory, else loopback TCP."""
+
+    def __init__(self) -> None:
+        self.unix = hasattr(socket, "AF_UNIX")
+        self._dir = tempfile.mkdtemp(prefix="cloudtasks-emu-") if self.unix else ""
+        self.path = os.path.join(self._dir, "grpc.sock") if self.unix else ""
+        self.port = 0
+
+    @property
+    def bind_address(self) -> str:
+        return f"unix:{self.path}" if self.unix else "127.0.0.1:0"
+
+    async def connect(self, factory: Callable[[], asyncio.Protocol]) -> asyncio.Transport:
+        loop = asyncio.get_running_loop()
+        if self.unix:
+            transport, _ = await loop.create_unix_connection(factory, self.path)
+        else:
+            transport, _ = await loop.create_connection(factory, "127.0.0.1", self.port)
+        return transport
+
+    def cleanup(self) -> None:
+        if self.unix:
+            with contextlib.suppress(OSError):
+                os.unlink(self.path)
+            with contextlib.suppress(OSError):
+                os.rmdir(self._dir)
+
+
+class _Pipe(asyncio.Protocol):
+    """One direction's sink: what arrives here is written to `peer`, with back-pressure both ways."""
+
+    def __init__(self, peer: asyncio.Transport) -> None:
+        self.peer = peer
+        self.transport: asyncio.Transport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.Transport, transport)  # uvloop's transports do not subclass it
+
+    def data_received(self, data: bytes) -> None:
+        self.peer.write(data)
+
+    def eof_received(self) -> bool:
+        if self.peer.can_write_eof():
+            self.peer.write_eof()
+            return True
+        return False
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.peer.close()
+
+    # The peer's write buffer is full: stop reading here until it drains.
+    def pause_writing(self) -> None:
+        if self.transport is not None:
+            self.transport.pause_reading()
+
+    def resume_writing(self) -> None:
+        if self.transport is not None:
+            self.transport.resume_reading()
+
+
+class _Sniffer(asyncio.Protocol):
+    """Reads until the bytes either are or cannot be the HTTP/2 preface, then gets out of the way."""
+
+    def __init__(self, http: web.Server, backend: GrpcBackend, relays: set[asyncio.Task[None]]) -> None:
+        self.http, self.backend, self.relays = http, backend, relays
+        self.transport: asyncio.Transport | None = None
+        self.seen = b""
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.Transport, transport)  # uvloop's transports do not subclass it
+
+    def data_received(self, data: bytes) -> None:
+        assert self.transport is not None
+        self.seen += data
+        size = min(len(self.seen), len(PREFACE))
+        if self.seen[:size] != PREFACE[:size]:
+            self._to_http()
+        elif size == len(PREFACE):
+            self.transport.pause_reading()
+            task = asyncio.get_running_loop().create_task(self._to_grpc())
+            self.relays.add(task)
+            task.add_done_callback(self.relays.discard)
+
+    def _to_http(self) -> None:
+        assert self.transport is not None
+        protocol = self.http()
+        self.transport.set_protocol(protocol)
+        protocol.connection_made(self.transport)
+        protocol.data_received(self.seen)
+
+    async def _to_grpc(self) -> None:
+        client = self.transport
+        assert client is not None
+        try:
+            upstream = await self.backend.connect(lambda: _Pipe(client))
+        except OSError as error:
+            logger.warning("cannot reach the gRPC server: %s", error)
+            client.close()
+            return
+        sink = _Pipe(upstream)
+        sink.connection_made(client)
+        client.set_protocol(sink)
+        upstream.write(self.seen)
+        if not client.is_closing():
+            client.resume_reading()
+
+    def eof_received(self) -> bool:
+        return False
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        pass
+
+
+class SharedSite(BaseSite):
+    """An aiohttp site whose port also answers gRPC, relayed to `backend`."""
+
+    __slots__ = ("_backend", "_bound_port", "_host", "_port", "_relays")
+
+    def __init__(self, runner: web.AppRunner, host: str, port: int, backend: GrpcBackend) -> None:
+        super().__init__(runner)
+        self._host, self._port, self._backend = host, port, backend
+        self._bound_port = port
+        self._relays: set[asyncio.Task[None]] = set()
+
+    @property
+    def name(self) -> str:
+        return f"http://{self._host}:{self._bound_port}"
+
+    @property
+    def port(self) -> int:
+        return self._bound_port
+
+    async def start(self) -> None:
+        await super().start()
+        http = self._runner.server
+        assert http is not None
+        loop = asyncio.get_running_loop()
+        self._server = await loop.create_server(
+            lambda: _Sniffer(http, self._backend, self._relays), self._host, self._port, reuse_port=False
+        )
+        self._bound_port = self._server.sockets[0].getsockname()[1]
