@@ -13,17 +13,21 @@ from . import names
 from .api import CloudTasksApi, LocationsApi, Operations
 from .clock import Clock, FakeClock, SystemClock
 from .config import Settings
+from .control import Controls
 from .convert import CODECS
 from .dispatch import Dispatcher
 from .engine.scheduler import Scheduler
 from .engine.store import Store
+from .faults import Faults
 from .model import Queue
 from .queue_config import config_queues
 from .service import TasksService
 from .tokens import TokenMinter
 from .transports.admin import add_admin_routes
+from .transports.edge import Apis
 from .transports.front import GrpcBackend
 from .transports.grpc_server import LOCATIONS, OPERATIONS, start_grpc
+from .transports.guard import Guard
 from .transports.http import build_http_app, start_http
 from .transports.rest_gateway import add_rest_routes
 
@@ -40,11 +44,13 @@ class Emulator:
         self.settings = settings
         self.clock: Clock = clock or (FakeClock() if settings.virtual_clock else SystemClock())
         self.tokens = TokenMinter()
-        self.dispatcher = Dispatcher(settings, self.tokens)
+        self.faults = Faults()
+        self.dispatcher = Dispatcher(settings, self.tokens, self.faults)
         self.service = TasksService(settings, self.clock, Scheduler(Store(), self.clock, self.dispatcher.deliver))
-        self.operations = Operations()
-        self.apis = {v: CloudTasksApi(codec, self.service, self.operations) for v, codec in CODECS.items()}
-        self.locations = LocationsApi(self.service)
+        self.controls = Controls(self.service, self.clock, self.faults)
+        operations = Operations()
+        versions = {v: CloudTasksApi(codec, self.service, operations) for v, codec in CODECS.items()}
+        self.apis = Apis(versions, LocationsApi(self.service), operations)
         self.port = 0  # the shared port: gRPC and HTTP/1.1
         self.grpc_port = 0  # the direct gRPC listener if there is one, else the shared port
         self.http_port = 0  # the second HTTP listener if there is one, else the shared port
@@ -75,18 +81,18 @@ class Emulator:
         await self.dispatcher.start()
         self.service.scheduler.start()
         services: list[tuple[ServiceDescriptor, object]] = [
-            (api.pb.DESCRIPTOR.services_by_name["CloudTasks"], api) for api in self.apis.values()
+            (api.pb.DESCRIPTOR.services_by_name["CloudTasks"], api) for api in self.apis.versions.values()
         ]
-        services += [(LOCATIONS, self.locations), (OPERATIONS, self.operations)]
+        services += [(LOCATIONS, self.apis.locations), (OPERATIONS, self.apis.operations)]
         settings = self.settings
         addresses = [self._backend.bind_address]
         if settings.grpc_port is not None:
             addresses.append(host_port(settings.host, settings.grpc_port))
-        self._grpc, bound = await start_grpc(addresses, services)
+        self._grpc, bound = await start_grpc(addresses, services, self.faults)
         self._backend.port = bound[0]
-        http_app = build_http_app()
-        add_admin_routes(http_app, self)
-        add_rest_routes(http_app, self)
+        http_app = build_http_app(Guard(settings.host, settings.allowed_hosts, settings.allow_origins))
+        add_admin_routes(http_app, self.controls, self.tokens, settings.allow_remote_admin)
+        add_rest_routes(http_app, self.apis, self.faults)
         self._http, self.port, second = await start_http(
             http_app, settings.host, settings.port, settings.http_port, self._backend
         )

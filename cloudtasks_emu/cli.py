@@ -55,6 +55,20 @@ def parse_args(argv: list[str]) -> Settings:
     start.add_argument(
         "--allow-remote-admin", action="store_true", help="let clients other than loopback call /_emu/reset"
     )
+    start.add_argument(
+        "--allowed-host",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="also answer HTTP requests for this Host name; '*' for any (repeatable)",
+    )
+    start.add_argument(
+        "--allow-origin",
+        action="append",
+        default=[],
+        metavar="ORIGIN",
+        help="let web pages from this origin call the emulator, e.g. http://localhost:3000 (repeatable)",
+    )
     start.add_argument("--config", default="", metavar="FILE", help="YAML file of queues to create at start")
     start.add_argument("--virtual-clock", action="store_true", help="time moves only through the admin API")
     start.add_argument(
@@ -85,6 +99,8 @@ def parse_args(argv: list[str]) -> Settings:
         max_tasks=args.max_tasks,
         max_task_bytes=args.max_task_bytes,
         allow_remote_admin=args.allow_remote_admin,
+        allowed_hosts=args.allowed_host,
+        allow_origins=args.allow_origin,
         virtual_clock=args.virtual_clock,
         queue_reuse_delay_s=args.queue_reuse_delay,
         log_level=args.log_level,

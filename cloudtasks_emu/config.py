@@ -32,6 +32,9 @@ class Settings:
     max_tasks: int = 5_000_000
     max_task_bytes: int = 8 * 1024**3
     allow_remote_admin: bool = False  # let non-loopback clients reset state
+    # Who may call over HTTP besides the emulator's own names and pages ("*" in hosts: any name).
+    allowed_hosts: list[str] = field(default_factory=list)
+    allow_origins: list[str] = field(default_factory=list)
 
 
 # The real service's limits (see the reference).

@@ -11,6 +11,7 @@ from multidict import CIMultiDict
 
 from .config import Settings
 from .engine.scheduler import AttemptContext, Outcome
+from .faults import Faults, act_out
 from .model import AppEngineRequest, HttpRequest, Queue, Routing, Task, Token, UriOverride
 from .tokens import TokenMinter
 
@@ -24,9 +25,10 @@ MAX_RESPONSE_READ = 64 * 1024
 class Dispatcher:
     """Delivers attempts; the scheduler decides when and what the outcome means."""
 
-    def __init__(self, settings: Settings, tokens: TokenMinter) -> None:
+    def __init__(self, settings: Settings, tokens: TokenMinter, faults: Faults | None = None) -> None:
         self.settings = settings
         self.tokens = tokens
+        self.faults = faults or Faults()
         self._session: aiohttp.ClientSession | None = None
 
     async def start(self) -> None:
@@ -45,6 +47,8 @@ class Dispatcher:
         assert self._session is not None
         method, url, headers, body = self.build(queue, task, context)
         outcome.url = url
+        if (fault := self.faults.for_dispatch(url)) is not None:
+            return act_out(fault, outcome)
         loop = asyncio.get_running_loop()
         started = loop.time()
         try:

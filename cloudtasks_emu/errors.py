@@ -20,6 +20,7 @@ DEADLINE_EXCEEDED      4    504
 from __future__ import annotations
 
 import enum
+from typing import Any
 
 
 class Code(enum.StrEnum):
@@ -66,12 +67,20 @@ _TABLE: dict[Code, tuple[int, int]] = {
 
 
 class EmuError(Exception):
-    """An API error with a canonical code and the message the real service would give."""
+    """An API error with a canonical code and the message the real service would give.
 
-    def __init__(self, code: Code, message: str) -> None:
+    `http_status` overrides the code's HTTP status where HTTP itself is at fault (415)."""
+
+    def __init__(self, code: Code, message: str, *, http_status: int | None = None) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
+        self.http_status = http_status or code.http_status
+
+
+def error_body(error: EmuError) -> dict[str, Any]:
+    """Google's JSON error body, for REST and the admin API alike."""
+    return {"error": {"code": error.http_status, "message": error.message, "status": error.code.name, "details": []}}
 
 
 def invalid(message: str) -> EmuError:

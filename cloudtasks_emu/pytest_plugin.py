@@ -6,6 +6,8 @@ Fixtures:
                          CLOUD_TASKS_EMULATOR_HOST / CLOUD_TASKS_EMULATOR_HTTP_HOST point at it.
     cloudtasks_handler   a RecordingHandler; App Engine tasks are delivered to it, and
                          `cloudtasks_handler.url + "/path"` works as an HTTP target.
+    cloudtasks_faults    a FaultInjector: `.fail(code, rpc=, queue=, times=)`, `.delay(s, ...)`,
+                         `.dispatch(url_prefix, "refuse" | "timeout" | status)`; cleared after each test.
 The emulator runs with --virtual-clock (time moves with `.advance`); add flags with the ini option
 `cloudtasks_emu_args`, e.g. `cloudtasks_emu_args = --queue projects/p/locations/l/queues/q`.
 """
@@ -18,7 +20,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from .testing import EmulatorProcess, RecordingHandler
+from .testing import EmulatorProcess, FaultInjector, RecordingHandler
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -58,3 +60,10 @@ def cloudtasks_handler(
     cloudtasks_emulator: EmulatorProcess, _cloudtasks_session: tuple[EmulatorProcess, RecordingHandler]
 ) -> RecordingHandler:
     return _cloudtasks_session[1]
+
+
+@pytest.fixture
+def cloudtasks_faults(cloudtasks_emulator: EmulatorProcess) -> Iterator[FaultInjector]:
+    faults = cloudtasks_emulator.faults
+    yield faults
+    faults.clear()

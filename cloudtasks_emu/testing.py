@@ -98,6 +98,46 @@ class EmulatorProcess:
         suffix = f"?queue={queue}" if queue else ""
         return list(self.call("GET", f"/_emu/attempts{suffix}")["attempts"])
 
+    @property
+    def faults(self) -> FaultInjector:
+        return FaultInjector(self)
+
+
+class FaultInjector:
+    """Faults on demand through the admin API (/_emu/faults); each method returns the fault as JSON."""
+
+    def __init__(self, emulator: EmulatorProcess) -> None:
+        self.emulator = emulator
+
+    def add(self, **fields: Any) -> dict[str, Any]:
+        answer = self.emulator.call("POST", "/_emu/faults", {k: v for k, v in fields.items() if v is not None})
+        if "error" in answer:
+            raise ValueError(answer["error"]["message"])
+        return dict(answer["fault"])
+
+    def fail(
+        self, code: str | int, message: str = "", *, rpc: str = "", queue: str = "", times: int | None = None
+    ) -> dict[str, Any]:
+        """Make matching API calls (every call, or those of `rpc` and/or `queue`) fail with `code`."""
+        return self.add(code=code, message=message or None, rpc=rpc, queue=queue, times=times)
+
+    def delay(
+        self, seconds: float, *, rpc: str = "", queue: str = "", times: int | None = None, code: str | int | None = None
+    ) -> dict[str, Any]:
+        """Make matching API calls answer after `seconds` (real time), then fail with `code` if given."""
+        return self.add(delay=seconds, rpc=rpc, queue=queue, times=times, code=code)
+
+    def dispatch(self, url_prefix: str, action: str | int, *, times: int | None = None) -> dict[str, Any]:
+        """Make push attempts to URLs under `url_prefix` "refuse", "timeout" or answer an HTTP status,
+        without reaching the handler."""
+        return self.add(url_prefix=url_prefix, dispatch=action, times=times)
+
+    def list(self) -> list[dict[str, Any]]:
+        return list(self.emulator.call("GET", "/_emu/faults")["faults"])
+
+    def clear(self) -> None:
+        self.emulator.call("DELETE", "/_emu/faults")
+
 
 @dataclass
 class Received:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 import logging
 import re
 from collections.abc import Awaitable, Callable
@@ -17,8 +16,9 @@ from google.protobuf.message import DecodeError
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from ..convert import check_well_known
 from ..errors import EmuError
+from ..faults import Faults
+from .edge import Call, invoke
 
 logger = logging.getLogger(__name__)
 
@@ -38,49 +38,40 @@ def snake(name: str) -> str:
     return re.sub(r"(?<!^)([A-Z])", r"_\1", name).lower()
 
 
-def _unary(fn: Callable[[Any], Any] | None, rpc: str, request_cls: Any) -> Handler:
-    is_async = inspect.iscoroutinefunction(fn)
-
+def _unary(call: Call | None, rpc: str, request_cls: Any, faults: Faults) -> Handler:
     async def handle(raw: bytes, context: grpc.aio.ServicerContext) -> Any:
-        if fn is None:
-            await context.abort(grpc.StatusCode.UNIMPLEMENTED, f"{rpc} is not implemented by cloudtasks-emu.")
         try:
             # Parsed here, not by grpc, so that garbage bytes are INVALID_ARGUMENT rather than INTERNAL.
             request = request_cls.FromString(raw)
         except DecodeError as error:
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"Invalid {rpc} request: {error}")
         try:
-            check_well_known(request)
-            result = fn(request)  # type: ignore[misc]
-            return await result if is_async else result
+            return await invoke(rpc, call, request, faults)
         except EmuError as error:
             await context.abort(grpc.StatusCode[error.code.name], error.message)
-        except Exception:
-            logger.exception("%s failed", rpc)
-            await context.abort(grpc.StatusCode.INTERNAL, "Internal error.")
 
     return handle
 
 
-def service_handler(service: ServiceDescriptor, target: object) -> grpc.GenericRpcHandler:
+def service_handler(service: ServiceDescriptor, target: object, faults: Faults) -> grpc.GenericRpcHandler:
     """Route every method of `service` to target.<snake_case name>, or UNIMPLEMENTED if it has none."""
     methods = {}
     for method in service.methods:
         request_cls = message_factory.GetMessageClass(method.input_type)
         response_cls = message_factory.GetMessageClass(method.output_type)
         methods[method.name] = grpc.unary_unary_rpc_method_handler(
-            _unary(getattr(target, snake(method.name), None), method.name, request_cls),
+            _unary(getattr(target, snake(method.name), None), method.name, request_cls, faults),
             response_serializer=response_cls.SerializeToString,
         )
     return grpc.method_handlers_generic_handler(service.full_name, methods)
 
 
 async def start_grpc(
-    addresses: list[str], apis: list[tuple[ServiceDescriptor, object]]
+    addresses: list[str], apis: list[tuple[ServiceDescriptor, object]], faults: Faults
 ) -> tuple[grpc.aio.Server, list[int]]:
     """Serve `apis` plus health and reflection on each address; returns the server and the bound ports."""
     server = grpc.aio.server(options=SERVER_OPTIONS)
-    server.add_generic_rpc_handlers([service_handler(service, target) for service, target in apis])
+    server.add_generic_rpc_handlers([service_handler(service, target, faults) for service, target in apis])
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     names = [service.full_name for service, _ in apis]

@@ -4,16 +4,32 @@ optionally, on a second HTTP-only port."""
 from __future__ import annotations
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
+from ..errors import Code, EmuError
+from .edge import error_response
 from .front import GrpcBackend, SharedSite
+from .guard import Guard
 
 
 async def healthz(_: web.Request) -> web.Response:
     return web.json_response({"status": "SERVING"})
 
 
-def build_http_app() -> web.Application:
-    app = web.Application(client_max_size=64 * 1024 * 1024)
+@web.middleware
+async def json_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Every error of the HTTP face as Google's JSON error body, unknown paths included."""
+    try:
+        return await handler(request)
+    except EmuError as error:
+        return error_response(error)
+    except (web.HTTPNotFound, web.HTTPMethodNotAllowed):
+        message = f"The requested URL {request.method} {request.path} was not found on this server."
+        return error_response(EmuError(Code.NOT_FOUND, message))
+
+
+def build_http_app(guard: Guard) -> web.Application:
+    app = web.Application(client_max_size=64 * 1024 * 1024, middlewares=[guard.middleware, json_errors])
     app.router.add_get("/healthz", healthz)
     return app
 

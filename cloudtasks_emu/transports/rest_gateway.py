@@ -9,17 +9,15 @@ the same call the gRPC servicer makes, and renders the answer or the Google JSON
 from __future__ import annotations
 
 import functools
-import inspect
 import json
 import logging
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote
 
 from aiohttp import web
-from aiohttp.typedefs import Handler
 from google.api import annotations_pb2, http_pb2, httpbody_pb2
 from google.cloud.location import locations_pb2
 from google.longrunning import operations_pb2
@@ -27,17 +25,18 @@ from google.protobuf import descriptor_pb2, descriptor_pool, json_format, messag
 from google.protobuf.message import Message
 
 from ..errors import Code, EmuError, invalid
+from ..faults import Faults
+from .edge import Apis, Call, error_response, invoke
 from .grpc_server import snake
+from .guard import require_json
 
 if TYPE_CHECKING:
     from multidict import MultiMapping
 
     from ..api import CloudTasksApi
-    from ..app import Emulator
 
 logger = logging.getLogger(__name__)
 
-Call = Callable[[Any], Any]  # request proto -> response proto, or an awaitable of one
 Reply = Callable[[dict[str, Any]], dict[str, Any]]
 
 # Standard query parameters of Google APIs that select formats or carry credentials: accepted, ignored.
@@ -45,7 +44,6 @@ _SYSTEM_PARAMS = frozenset(
     {"alt", "prettyPrint", "fields", "key", "access_token", "oauth_token", "quotaUser", "userIp", "callback"}
     | {"uploadType", "upload_protocol"}
 )
-_LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 _VARIABLE = re.compile(r"\{([\w.]+)(?:=([^}]*))?\}")
 _HTTP_BODY = httpbody_pb2.HttpBody.DESCRIPTOR.full_name
 
@@ -143,25 +141,25 @@ def _routes_of(
     return routes
 
 
-def build_routes(emulator: Emulator) -> list[Route]:
+def build_routes(apis: Apis) -> list[Route]:
     """Every binding of every RPC of the three versions, Locations/Operations and BufferTask included."""
     routes: list[Route] = []
-    for version, api in emulator.apis.items():
+    for version, api in apis.versions.items():
         for method in api.pb.DESCRIPTOR.services_by_name["CloudTasks"].methods:
             rule = method.GetOptions().Extensions[annotations_pb2.http]
             request_type = message_factory.GetMessageClass(method.input_type)
             call = getattr(api, snake(method.name), None)
             routes += _routes_of(method.name, rule, version, request_type, call)
         extras: dict[str, tuple[type[Message], Call, Reply]] = {
-            "ListLocations": (locations_pb2.ListLocationsRequest, emulator.locations.list_locations, _same),
-            "GetLocation": (locations_pb2.GetLocationRequest, emulator.locations.get_location, _same),
+            "ListLocations": (locations_pb2.ListLocationsRequest, apis.locations.list_locations, _same),
+            "GetLocation": (locations_pb2.GetLocationRequest, apis.locations.get_location, _same),
             "BufferTask": (BufferTaskRequest, functools.partial(_buffer_task, api), lambda task: {"task": task}),
         }
         if not api.codec.b2:
-            extras["GetOperation"] = (operations_pb2.GetOperationRequest, emulator.operations.get_operation, _same)
+            extras["GetOperation"] = (operations_pb2.GetOperationRequest, apis.operations.get_operation, _same)
         for rpc, (request_type, call, reply) in extras.items():
             routes += _routes_of(rpc, _EXTRA_RULES[rpc], version, request_type, call, reply)
-    return routes + _firebase_routes(emulator.apis["v2"])
+    return routes + _firebase_routes(apis.versions["v2"])
 
 
 def _firebase_routes(api: CloudTasksApi) -> list[Route]:
@@ -270,11 +268,14 @@ async def _read_body(request: web.Request) -> bytes:
 async def _transcode(route: Route, values: list[str], request: web.Request) -> Message:
     """The request proto of a call: body first, then the query, then the path, which wins."""
     message = route.request_type()
+    target = (message if route.body == "*" else getattr(message, route.body)) if route.body else None
+    raw_body = target is not None and target.DESCRIPTOR.full_name == _HTTP_BODY
+    if not raw_body:  # BufferTask and UploadQueueYaml take any content type, as in the cloud
+        require_json(request)
     try:
-        if route.body:
-            target = message if route.body == "*" else getattr(message, route.body)
+        if target is not None:
             raw = await _read_body(request)
-            if target.DESCRIPTOR.full_name == _HTTP_BODY:
+            if raw_body:
                 _fill_http_body(target, raw, request.headers.get("Content-Type", ""))
             elif raw.strip():
                 data = json.loads(raw)
@@ -302,40 +303,14 @@ def _fill_http_body(body: Any, raw: bytes, content_type: str) -> None:
     body.data = raw
 
 
-def _error_response(code: Code, message: str) -> web.Response:
-    """Google's JSON error body, with the HTTP status of the code."""
-    body = {"error": {"code": code.http_status, "message": message, "status": code.name, "details": []}}
-    return web.json_response(body, status=code.http_status)
+# Where the REST surface lives: the three versions, and the unversioned paths of the Firebase Admin
+# SDK and of the b2 queue.yaml upload; the rest of the port is left to the admin API and pages.
+PREFIXES = ("/v2/", "/v2beta3/", "/v2beta2/", "/projects/", "/api/")
 
 
-def _local_origin(origin: str) -> bool:
-    try:
-        parts = urlsplit(origin)
-        host = parts.hostname or ""
-    except ValueError:
-        return False
-    return parts.scheme in ("http", "https") and (host in _LOCAL_HOSTS or host.endswith(".localhost"))
-
-
-@web.middleware
-async def cors(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """CORS for pages served from localhost (any port): preflights answered, their origin echoed."""
-    origin = request.headers.get("Origin", "")
-    preflight = request.method == "OPTIONS" and "Access-Control-Request-Method" in request.headers
-    response = web.Response(status=204) if preflight else await handler(request)
-    if _local_origin(origin):
-        response.headers["Access-Control-Allow-Origin"] = origin
-        response.headers["Vary"] = "Origin"
-        if preflight:
-            response.headers["Access-Control-Allow-Methods"] = "GET, POST, PUT, PATCH, DELETE, OPTIONS"
-            response.headers["Access-Control-Allow-Headers"] = request.headers.get("Access-Control-Request-Headers", "")
-            response.headers["Access-Control-Max-Age"] = "600"
-    return response
-
-
-def add_rest_routes(app: web.Application, emulator: Emulator) -> None:
+def add_rest_routes(app: web.Application, apis: Apis, faults: Faults) -> None:
     """Mount every REST route of v2, v2beta3 and v2beta2 (and the Locations/Operations mixins)."""
-    routes = build_routes(emulator)
+    routes = build_routes(apis)
 
     async def gateway(request: web.Request) -> web.Response:
         int_enums = "enum-encoding=int" in request.query.get("$alt", "")
@@ -344,18 +319,11 @@ def add_rest_routes(app: web.Application, emulator: Emulator) -> None:
             raw_path = request.rel_url.raw_path.replace("%3A", ":").replace("%3a", ":")
             route, values = _match(routes, request.method, raw_path)
             message = await _transcode(route, values, request)
-            if route.call is None:
-                raise EmuError(Code.UNIMPLEMENTED, f"{route.rpc} is not implemented by cloudtasks-emu yet.")
-            result = route.call(message)
-            if inspect.isawaitable(result):
-                result = await result
-            payload = json_format.MessageToDict(result, use_integers_for_enums=int_enums)
-            return web.json_response(route.reply(payload))
+            result = await invoke(route.rpc, route.call, message, faults)
         except EmuError as error:
-            return _error_response(error.code, error.message)
-        except Exception:
-            logger.exception("%s %s failed", request.method, request.path)
-            return _error_response(Code.INTERNAL, "Internal error.")
+            return error_response(error)
+        payload = json_format.MessageToDict(result, use_integers_for_enums=int_enums)
+        return web.json_response(route.reply(payload))
 
-    app.middlewares.append(cors)
-    app.router.add_route("*", "/{path:.*}", gateway)
+    for prefix in PREFIXES:
+        app.router.add_route("*", prefix + "{path:.*}", gateway)

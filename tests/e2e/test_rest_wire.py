@@ -246,31 +246,3 @@ def test_upload_queue_yaml_takes_a_raw_body(server: Server, quoted: bool) -> Non
     assert (answer.status, answer.json()) == (200, {})
     queue = call(server, "GET", f"/v2beta2/{PARENT}/queues/{queue_id}").json()
     assert queue["rateLimits"]["maxTasksDispatchedPerSecond"] == 2
-
-
-# CORS: pages on localhost may call the API; other origins get no grant.
-
-
-@pytest.mark.parametrize("origin", ["http://localhost:3000", "http://127.0.0.1:5173", "https://app.localhost"])
-def test_cors_grants_local_origins(server: Server, origin: str) -> None:
-    preflight = call(
-        server,
-        "OPTIONS",
-        f"/v2/{PARENT}/queues",
-        Origin=origin,
-        Access_Control_Request_Method="POST",
-        Access_Control_Request_Headers="content-type,x-goog-api-client",
-    )
-    assert preflight.status == 204
-    assert preflight.headers["Access-Control-Allow-Origin"] == origin
-    assert "POST" in preflight.headers["Access-Control-Allow-Methods"]
-    assert preflight.headers["Access-Control-Allow-Headers"] == "content-type,x-goog-api-client"
-    answer = call(server, "GET", f"/v2/{PARENT}/queues", Origin=origin)
-    assert answer.headers["Access-Control-Allow-Origin"] == origin
-
-
-def test_cors_ignores_other_origins(server: Server) -> None:
-    origin = "https://example.com"
-    preflight = call(server, "OPTIONS", f"/v2/{PARENT}/queues", Origin=origin, Access_Control_Request_Method="GET")
-    assert "Access-Control-Allow-Origin" not in preflight.headers
-    assert "Access-Control-Allow-Origin" not in call(server, "GET", f"/v2/{PARENT}/queues", Origin=origin).headers

@@ -26,7 +26,7 @@ TINY = {
     "--pull-tasks": "100",
     "--startup-runs": "1",
 }
-SECTIONS = {"startup", "floor", "fill", "create", "memory", "list", "get", "burst", "paced", "retry", "pull"}
+SECTIONS = {"startup", "floor", "port", "fill", "create", "memory", "list", "get", "burst", "paced", "retry", "pull"}
 
 
 @pytest.mark.timeout(90)

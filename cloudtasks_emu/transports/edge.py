@@ -1,0 +1,63 @@
+"""The one edge every API call crosses, whichever face it came in by.
+
+`invoke` validates the request, applies any fault in force, calls and awaits the operation, and
+turns anything but an `EmuError` into INTERNAL; gRPC aborts with the error's code, REST and the
+admin API render it with `error_response`, Google's JSON error body.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+from google.protobuf.message import Message
+
+from ..convert import check_well_known
+from ..errors import Code, EmuError, error_body
+from ..faults import Faults, queue_of
+
+if TYPE_CHECKING:
+    from ..api import CloudTasksApi, LocationsApi, Operations
+
+logger = logging.getLogger(__name__)
+
+Call = Callable[[Any], Any]  # request proto -> response proto, or an awaitable of one
+
+
+@dataclass(frozen=True, slots=True)
+class Apis:
+    """What the faces call: the proto-level API of each version, and the two mixins."""
+
+    versions: dict[str, CloudTasksApi]
+    locations: LocationsApi
+    operations: Operations
+
+
+async def invoke(rpc: str, call: Call | None, request: Message, faults: Faults) -> Any:
+    """The answer of `call` to `request`; raises EmuError (only)."""
+    if call is None:
+        raise EmuError(Code.UNIMPLEMENTED, f"{rpc} is not implemented by cloudtasks-emu.")
+    fault = faults.for_call(rpc, queue_of(request))
+    if fault is not None:
+        if fault.delay_s:
+            await asyncio.sleep(fault.delay_s)  # real time: it is the client's deadline that is tested
+        if fault.code is not None:
+            raise EmuError(fault.code, fault.message)
+    try:
+        check_well_known(request)
+        result = call(request)
+        return await result if inspect.isawaitable(result) else result
+    except EmuError:
+        raise
+    except Exception as error:
+        logger.exception("%s failed", rpc)
+        raise EmuError(Code.INTERNAL, "Internal error.") from error
+
+
+def error_response(error: EmuError) -> web.Response:
+    return web.json_response(error_body(error), status=error.http_status)

@@ -1,0 +1,105 @@
+"""Keep web pages out: any page open in the developer's browser can send requests to localhost.
+
+Three checks, before any handler runs, that real clients pass without knowing about them:
+- Host must name the emulator (loopback, the bound address, or --allowed-host), which defeats
+  DNS rebinding: a foreign name resolving to 127.0.0.1 still carries its own Host header.
+- A browser's Origin must be the emulator's own, and Sec-Fetch-Site must not be cross-site, unless
+  --allow-origin names the origin; then, and only then, CORS grants it.
+- A body must be JSON (see `require_json`, called where bodies are read), as Google's APIs want:
+  browsers send text/plain cross-site without a preflight, never application/json.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from urllib.parse import urlsplit
+
+from aiohttp import web
+from aiohttp.typedefs import Handler
+
+from ..errors import Code, EmuError
+from .edge import error_response
+
+LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback"})
+WILDCARDS = frozenset({"", "0.0.0.0", "::"})
+
+
+def _host_name(host: str) -> str:
+    """The name part of a Host header: `[::1]:8123` -> `::1`, `Localhost.:80` -> `localhost`."""
+    host = host.strip().lower()
+    if host.startswith("["):
+        return host[1:].split("]", 1)[0]
+    return host.rsplit(":", 1)[0].rstrip(".") if host.count(":") == 1 else host.rstrip(".")
+
+
+def _ip(name: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        return ipaddress.ip_address(name)
+    except ValueError:
+        return None
+
+
+class Guard:
+    def __init__(self, bound_host: str, allowed_hosts: list[str], allowed_origins: list[str]) -> None:
+        self.bound_host = _host_name(bound_host)
+        self.any_host = "*" in allowed_hosts
+        self.hosts = {_host_name(h) for h in allowed_hosts} | {self.bound_host}
+        self.origins = {o.rstrip("/").lower() for o in allowed_origins}
+
+    def host_allowed(self, host: str) -> bool:
+        name = _host_name(host)
+        if self.any_host or not host or name in self.hosts:
+            return True
+        if name in LOOPBACK_NAMES or name.endswith(".localhost"):
+            return True
+        ip = _ip(name)
+        # Bound to every interface, any address of this machine is the emulator's; a name is not.
+        return ip is not None and (ip.is_loopback or self.bound_host in WILDCARDS)
+
+    def origin_refusal(self, request: web.Request) -> str | None:
+        """Why a browser request is refused, or None; the emulator's own pages pass."""
+        origin = request.headers.get("Origin")
+        if origin is not None and origin.rstrip("/").lower() in self.origins:
+            return None
+        if origin is not None:
+            parts = urlsplit(origin.lower())
+            if parts.scheme not in ("http", "https") or parts.netloc != request.host.lower():
+                return f"Origin {origin} may not call the emulator (start it with --allow-origin {origin} to allow)."
+        if request.headers.get("Sec-Fetch-Site", "").lower() == "cross-site":
+            return "Cross-site requests may not call the emulator (start it with --allow-origin ORIGIN to allow)."
+        return None
+
+    @web.middleware
+    async def middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        if not self.host_allowed(request.headers.get("Host", "")):
+            host = request.headers.get("Host", "")
+            message = f"Host {host} is not this emulator (start it with --allowed-host NAME to allow it)."
+            return error_response(EmuError(Code.PERMISSION_DENIED, message))
+        if refusal := self.origin_refusal(request):
+            return error_response(EmuError(Code.PERMISSION_DENIED, refusal))
+        origin = request.headers.get("Origin")
+        preflight = request.method == "OPTIONS" and "Access-Control-Request-Method" in request.headers
+        response = web.Response(status=204) if preflight else await handler(request)
+        if origin is not None and origin.rstrip("/").lower() in self.origins:
+            response.headers["Access-Control-Allow-Origin"] = origin
+            response.headers["Vary"] = "Origin"
+            if preflight:
+                response.headers["Access-Control-Allow-Methods"] = "GET, POST, PUT, PATCH, DELETE, OPTIONS"
+                response.headers["Access-Control-Allow-Headers"] = request.headers.get(
+                    "Access-Control-Request-Headers", ""
+                )
+                response.headers["Access-Control-Max-Age"] = "600"
+        return response
+
+
+def require_json(request: web.Request) -> None:
+    """415 unless a request that carries a body says it is JSON (`application/json`, any parameters)."""
+    if request.content_length == 0 or not request.body_exists:
+        return
+    if request.content_type != "application/json":
+        sent = request.headers.get("Content-Type", "none")
+        raise EmuError(
+            Code.INVALID_ARGUMENT,
+            f"Invalid Content-Type {sent}: a request body must be application/json.",
+            http_status=415,
+        )
