@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -152,3 +155,38 @@ def test_the_plugin_fixture(
     answer = http_call(cloudtasks_emulator.http, "GET", f"/v2/{PARENT}/queues")
     assert (answer.status, answer.json()["error"]["status"]) == (503, "UNAVAILABLE")
     assert http_call(cloudtasks_emulator.http, "GET", f"/v2/{PARENT}/queues").status == 200
+
+
+USER_SUITE = """
+import pytest
+from google.api_core import exceptions
+
+import cloudtasks_emu
+
+PARENT = "projects/p/locations/us-central1"
+
+
+def test_my_code_survives_an_outage(cloudtasks_emulator, cloudtasks_faults):
+    client = cloudtasks_emu.client("v2")
+    cloudtasks_faults.fail("UNAVAILABLE", rpc="CreateQueue", times=1)
+    with pytest.raises(exceptions.ServiceUnavailable):
+        client.create_queue(parent=PARENT, queue={"name": PARENT + "/queues/q"}, retry=None)
+    assert client.create_queue(parent=PARENT, queue={"name": PARENT + "/queues/q"}).name.endswith("/q")
+
+
+def test_faults_are_gone_in_the_next_test(cloudtasks_emulator, cloudtasks_faults):
+    cloudtasks_faults.fail("INTERNAL")
+    assert len(cloudtasks_faults.list()) == 1
+
+
+def test_and_here(cloudtasks_emulator, cloudtasks_faults):
+    assert cloudtasks_faults.list() == []
+"""
+
+
+def test_the_plugin_fixture_in_a_users_suite(tmp_path: Path) -> None:
+    (tmp_path / "test_user.py").write_text(USER_SUITE)
+    cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tmp_path)]
+    done = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=90)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "3 passed" in done.stdout
