@@ -78,7 +78,7 @@ class EmuError(Exception):
         self.http_status = http_status or code.http_status
 
 
-def error_body(error: EmuError) -> dict[str, Any]:
+def rest_error_body(error: EmuError) -> dict[str, Any]:
     """Google's JSON error body, for REST and the admin API alike."""
     return {"error": {"code": error.http_status, "message": error.message, "status": error.code.name, "details": []}}
 

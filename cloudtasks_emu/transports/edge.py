@@ -18,7 +18,7 @@ from aiohttp import web
 from google.protobuf.message import Message
 
 from ..convert import check_well_known
-from ..errors import Code, EmuError, error_body
+from ..errors import Code, EmuError, rest_error_body
 from ..faults import Faults, queue_of
 
 if TYPE_CHECKING:
@@ -60,4 +60,4 @@ async def invoke(rpc: str, call: Call | None, request: Message, faults: Faults) 
 
 
 def error_response(error: EmuError) -> web.Response:
-    return web.json_response(error_body(error), status=error.http_status)
+    return web.json_response(rest_error_body(error), status=error.http_status)

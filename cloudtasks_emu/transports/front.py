@@ -126,12 +126,14 @@ class _Sniffer(asyncio.Protocol):
             logger.warning("cannot reach the gRPC server: %s", error)
             client.close()
             return
+        if client.is_closing():  # the client left while we connected
+            upstream.close()
+            return
         sink = _Pipe(upstream)
         sink.connection_made(client)
         client.set_protocol(sink)
         upstream.write(self.seen)
-        if not client.is_closing():
-            client.resume_reading()
+        client.resume_reading()
 
     def eof_received(self) -> bool:
         return False
