@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import base64
 import json
+import os
+import shutil
 import socket
 import subprocess
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import firebase_admin
@@ -177,3 +180,24 @@ def test_an_http2_preface_with_nothing_after_it_does_not_hang_the_port(one: Emul
     with socket.create_connection((host, int(port)), timeout=10) as raw:
         raw.sendall(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
     assert http_call(one.http, "GET", "/healthz").json() == {"status": "SERVING"}
+
+
+@pytest.mark.skipif(shutil.which("gcloud") is None, reason="gcloud (google-cloud-cli) is not installed")
+def test_gcloud(one: EmulatorProcess, tmp_path: Path) -> None:
+    queue = new_queue(one)
+    env = {
+        **os.environ,
+        "CLOUDSDK_CONFIG": str(tmp_path),
+        "CLOUDSDK_API_ENDPOINT_OVERRIDES_CLOUDTASKS": f"{one.http}/",
+        "CLOUDSDK_AUTH_DISABLE_CREDENTIALS": "true",
+        "CLOUDSDK_CORE_PROJECT": PROJECT,
+        "CLOUDSDK_CORE_DISABLE_PROMPTS": "1",
+        "CLOUDSDK_COMPONENT_MANAGER_DISABLE_UPDATE_CHECK": "true",
+    }
+    queue_id = queue.rsplit("/", 1)[1]
+    cmd = ["gcloud", "tasks", "create-http-task", "--queue", queue_id, "--location", LOCATION]
+    done = subprocess.run(
+        [*cmd, "--url", "https://example.com/g", "--format=json"], env=env, capture_output=True, text=True, timeout=90
+    )
+    assert done.returncode == 0, done.stderr
+    assert task_names(one, queue) == [json.loads(done.stdout)["name"]]
