@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 
 import aiohttp
 from multidict import CIMultiDict
+from yarl import URL
 
 from .config import Settings
 from .engine.scheduler import AttemptContext, Outcome
@@ -20,6 +21,8 @@ logger = logging.getLogger(__name__)
 Request = tuple[str, str, CIMultiDict[str], bytes]  # method, url, headers, body
 _NO_BODY_METHODS = ("GET", "HEAD", "DELETE", "OPTIONS")
 MAX_RESPONSE_READ = 64 * 1024
+# Every printable ASCII character but space goes on the wire as given, so escapes stay as they are.
+_WIRE_SAFE = "".join(chr(c) for c in range(0x21, 0x7F))
 
 
 class Dispatcher:
@@ -54,7 +57,7 @@ class Dispatcher:
         try:
             async with self._session.request(
                 method,
-                url,
+                wire_url(url),
                 headers=headers,
                 data=body if body else None,
                 allow_redirects=False,
@@ -125,6 +128,12 @@ class Dispatcher:
         if token.kind == "oidc":
             return self.tokens.oidc(token.service_account_email, token.scope_or_audience or url)
         return self.tokens.oauth(token.service_account_email, token.scope_or_audience)
+
+
+def wire_url(url: str) -> URL:
+    """The URL as the handler must see it: byte for byte (escapes, `+`, order and dot segments kept);
+    only spaces, controls and non-ASCII characters, which cannot go on a request line, are escaped."""
+    return URL(quote(url, safe=_WIRE_SAFE), encoded=True)
 
 
 def apply_uri_override(url: str, override: UriOverride | None) -> str:
