@@ -10,6 +10,7 @@ import functools
 import importlib
 from types import ModuleType
 from typing import Any
+from urllib.parse import urlsplit
 
 from google.protobuf.descriptor import Descriptor
 from google.protobuf.duration_pb2 import Duration
@@ -466,7 +467,8 @@ def encode_token(token: Token | None, m: Any) -> None:
 def decode_http_request(pb: ModuleType, r: Any) -> HttpRequest:
     if not r.url:
         raise invalid("HttpRequest.url is required.")
-    if not r.url.startswith(("http://", "https://")):
+    if not r.url.startswith(("http://", "https://")) or not _has_host(r.url):
+        # A scheme with no host ("http://") is as malformed to the cloud as no scheme at all.
         raise invalid("HttpTarget.url must start with 'http://' or 'https://'.")
     if len(r.url) > MAX_URL_LENGTH:
         raise invalid(f"HttpRequest.url must be at most {MAX_URL_LENGTH} characters.")
@@ -478,6 +480,13 @@ def decode_http_request(pb: ModuleType, r: Any) -> HttpRequest:
     _pop_header(headers, "user-agent")
     headers["User-Agent"] = HTTP_USER_AGENT
     return HttpRequest(r.url, method, headers, r.body, decode_token(r))
+
+
+def _has_host(url: str) -> bool:
+    try:
+        return bool(urlsplit(url).hostname)
+    except ValueError:
+        return False
 
 
 def enum_name(enum: Any, value: int, label: str) -> str:

@@ -20,7 +20,10 @@ DEADLINE_EXCEEDED      4    504
 from __future__ import annotations
 
 import enum
-from typing import Any
+from typing import Any, NamedTuple
+
+from google.protobuf import any_pb2
+from google.rpc import error_details_pb2, status_pb2
 
 
 class Code(enum.StrEnum):
@@ -66,25 +69,70 @@ _TABLE: dict[Code, tuple[int, int]] = {
 }
 
 
+class HelpLink(NamedTuple):
+    """One link of a google.rpc.Help detail."""
+
+    description: str
+    url: str
+
+
 class EmuError(Exception):
     """An API error with a canonical code and the message the real service would give.
 
+    `help_links` become a google.rpc.Help detail, as the cloud attaches to some INVALID_ARGUMENT errors.
     `http_status` overrides the code's HTTP status where HTTP itself is at fault (415)."""
 
-    def __init__(self, code: Code, message: str, *, http_status: int | None = None) -> None:
+    def __init__(
+        self, code: Code, message: str, help_links: tuple[HelpLink, ...] = (), *, http_status: int | None = None
+    ) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
+        self.help_links = help_links
         self.http_status = http_status or code.http_status
 
 
+def invalid(message: str, help_links: tuple[HelpLink, ...] = ()) -> EmuError:
+    return EmuError(Code.INVALID_ARGUMENT, message, help_links)
+
+
+_HELP_TYPE = f"type.googleapis.com/{error_details_pb2.Help.DESCRIPTOR.full_name}"
+GRPC_DETAILS_KEY = "grpc-status-details-bin"
+
+
+def status_of(error: EmuError) -> status_pb2.Status:
+    """The google.rpc.Status of an error, its details included."""
+    status = status_pb2.Status(code=error.code.grpc_code, message=error.message)
+    if error.help_links:
+        detail = any_pb2.Any()
+        detail.Pack(
+            error_details_pb2.Help(links=[error_details_pb2.Help.Link(**link._asdict()) for link in error.help_links])
+        )
+        status.details.append(detail)
+    return status
+
+
+def grpc_trailers(error: EmuError) -> tuple[tuple[str, bytes], ...]:
+    """Trailing metadata carrying the details, which the official clients read as `exc.details`."""
+    if not error.help_links:
+        return ()
+    return ((GRPC_DETAILS_KEY, status_of(error).SerializeToString()),)
+
+
 def rest_error_body(error: EmuError) -> dict[str, Any]:
-    """Google's JSON error body, for REST and the admin API alike."""
-    return {"error": {"code": error.http_status, "message": error.message, "status": error.code.name, "details": []}}
-
-
-def invalid(message: str) -> EmuError:
-    return EmuError(Code.INVALID_ARGUMENT, message)
+    """Google's JSON error body, for REST and the admin API alike: code, message, status and details
+    (each with its `@type`)."""
+    details = []
+    if error.help_links:
+        details.append({"@type": _HELP_TYPE, "links": [link._asdict() for link in error.help_links]})
+    return {
+        "error": {
+            "code": error.http_status,
+            "message": error.message,
+            "status": error.code.name,
+            "details": details,
+        }
+    }
 
 
 NOT_FOUND_MESSAGE = "Requested entity was not found."

@@ -6,7 +6,7 @@ import functools
 import re
 from typing import NamedTuple
 
-from .errors import Code, EmuError, invalid
+from .errors import Code, EmuError, HelpLink, invalid
 
 _PROJECT = r"[A-Za-z0-9\-:.]+"
 _LOCATION = r"[A-Za-z0-9\-]+"
@@ -20,6 +20,10 @@ _TASK_ID_RE = re.compile(r"[A-Za-z0-9_\-]{1,500}")
 QUEUE_FORMAT_MESSAGE = (
     'Queue name must be formatted: "projects/<PROJECT_ID>/locations/<LOCATION_ID>/queues/<QUEUE_ID>".'
 )
+# The google.rpc.Help links the cloud attaches to a malformed queue name or task ID.
+_REFERENCE = "https://cloud.google.com/tasks/docs/reference/rest/v2"
+QUEUE_NAME_HELP = (HelpLink("Definition of queue name", f"{_REFERENCE}/projects.locations.queues#Queue.FIELDS.name"),)
+TASK_ID_HELP = (HelpLink("Definition of task ID", f"{_REFERENCE}/projects.locations.queues.tasks#Task.FIELDS.name"),)
 
 
 class QueueName(NamedTuple):
@@ -60,7 +64,7 @@ def parse_location(name: str) -> tuple[str, str]:
 def parse_queue(name: str) -> QueueName:
     match = _QUEUE_RE.fullmatch(name)
     if not match or not _QUEUE_ID_RE.fullmatch(match.group(2)):
-        raise invalid(QUEUE_FORMAT_MESSAGE)
+        raise invalid(QUEUE_FORMAT_MESSAGE, QUEUE_NAME_HELP)
     return QueueName(match.group(1), match.group(2))
 
 
@@ -76,7 +80,8 @@ def parse_task(name: str) -> TaskName:
     if not _TASK_ID_RE.fullmatch(task_id):
         raise invalid(
             f'Task ID "{task_id}" can contain only letters ([A-Za-z]), numbers ([0-9]), hyphens (-), '
-            "or underscores (_). Task ID must between 1 and 500 characters."
+            "or underscores (_). Task ID must between 1 and 500 characters.",
+            TASK_ID_HELP,
         )
     return TaskName(match.group(1), task_id)
 

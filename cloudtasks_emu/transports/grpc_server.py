@@ -16,7 +16,7 @@ from google.protobuf.message import DecodeError
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from ..errors import EmuError
+from ..errors import EmuError, grpc_trailers
 from ..faults import Faults
 from .edge import Call, invoke
 
@@ -48,7 +48,7 @@ def _unary(call: Call | None, rpc: str, request_cls: Any, faults: Faults) -> Han
         try:
             return await invoke(rpc, call, request, faults)
         except EmuError as error:
-            await context.abort(grpc.StatusCode[error.code.name], error.message)
+            await context.abort(grpc.StatusCode[error.code.name], error.message, grpc_trailers(error))
 
     return handle
 
