@@ -361,13 +361,15 @@ class LocationsApi:
             name=f"projects/{project}/locations/{location_id}",
             location_id=location_id,
             display_name=location_id,
+            labels={"cloud.googleapis.com/region": location_id},
         )
 
     def list_locations(self, request: locations_pb2.ListLocationsRequest) -> locations_pb2.ListLocationsResponse:
         project = names.parse_project(request.name)
-        return locations_pb2.ListLocationsResponse(
-            locations=[self._location(project, loc) for loc in self.service.locations(project)]
-        )
+        # The configured location first: gcloud takes the first one's region label as the default.
+        configured = self.service.settings.location
+        found = sorted(self.service.locations(project), key=lambda location: location != configured)
+        return locations_pb2.ListLocationsResponse(locations=[self._location(project, loc) for loc in found])
 
     def get_location(self, request: locations_pb2.GetLocationRequest) -> locations_pb2.Location:
         project, location_id = names.parse_location(request.name)

@@ -24,6 +24,7 @@ from .queue_config import config_queues
 from .service import TasksService
 from .tokens import TokenMinter
 from .transports.admin import add_admin_routes
+from .transports.appengine_admin import add_appengine_admin_routes
 from .transports.edge import Apis
 from .transports.front import GrpcBackend
 from .transports.grpc_server import LOCATIONS, OPERATIONS, start_grpc
@@ -92,6 +93,7 @@ class Emulator:
         self._backend.port = bound[0]
         http_app = build_http_app(Guard(settings.host, settings.allowed_hosts, settings.allow_origins))
         add_admin_routes(http_app, self.controls, self.tokens, settings.allow_remote_admin)
+        add_appengine_admin_routes(http_app, settings.location)
         add_rest_routes(http_app, self.apis, self.faults)
         self._http, self.port, second = await start_http(
             http_app, settings.host, settings.port, settings.http_port, self._backend

@@ -79,7 +79,11 @@ _EXTRA_RULES = {
     "BufferTask": http_pb2.HttpRule(
         post=f"/{{v}}/{_QUEUE}/tasks/{{task_id}}:buffer",
         body="body",
-        additional_bindings=[http_pb2.HttpRule(post=f"/{{v}}/{_QUEUE}/tasks:buffer", body="body")],
+        # The documented auto-ID form, and gcloud's: its default task id is empty (`tasks/:buffer`).
+        additional_bindings=[
+            http_pb2.HttpRule(post=f"/{{v}}/{_QUEUE}/tasks:buffer", body="body"),
+            http_pb2.HttpRule(post=f"/{{v}}/{_QUEUE}/tasks/:buffer", body="body"),
+        ],
     ),
 }
 

@@ -65,7 +65,9 @@ def test_locations_report_those_in_use(client: Any, version: str) -> None:
         ),
     )
     listed = client.list_locations(request=locations_pb2.ListLocationsRequest(name="projects/loc-project"))
-    assert [loc.location_id for loc in listed.locations] == ["europe-west1", "us-central1"]
+    # The configured location first: gcloud takes the first one's region label as its default.
+    assert [loc.location_id for loc in listed.locations] == ["us-central1", "europe-west1"]
+    assert listed.locations[1].labels == {"cloud.googleapis.com/region": "europe-west1"}
     got = client.get_location(request=locations_pb2.GetLocationRequest(name=f"{PARENT}"))
     assert got.name == PARENT
     assert got.location_id == "us-central1"
