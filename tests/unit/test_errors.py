@@ -1,0 +1,42 @@
+"""errors.py: every Code through both renderers, and the Help detail in each."""
+
+from __future__ import annotations
+
+import pytest
+from google.rpc import error_details_pb2, status_pb2
+
+from cloudtasks_emu.errors import (
+    GRPC_DETAILS_KEY,
+    Code,
+    EmuError,
+    HelpLink,
+    grpc_trailers,
+    rest_error_body,
+    status_of,
+)
+
+LINK = HelpLink("Definition of queue name", "https://cloud.google.com/tasks/docs/x#Queue.FIELDS.name")
+
+
+@pytest.mark.parametrize("code", list(Code))
+def test_every_code_renders_for_grpc_and_rest(code: Code) -> None:
+    error = EmuError(code, "why")
+    assert rest_error_body(error) == {
+        "error": {"code": code.http_status, "message": "why", "status": code.name, "details": []}
+    }
+    assert status_of(error) == status_pb2.Status(code=code.grpc_code, message="why")
+    assert grpc_trailers(error) == ()
+
+
+def test_help_links_become_one_help_detail_in_both() -> None:
+    error = EmuError(Code.INVALID_ARGUMENT, "bad name", (LINK,))
+    [(key, raw)] = grpc_trailers(error)
+    assert key == GRPC_DETAILS_KEY
+    status = status_pb2.Status.FromString(raw)
+    assert (status.code, status.message) == (3, "bad name")
+    help_detail = error_details_pb2.Help()
+    assert status.details[0].Unpack(help_detail)
+    assert [(link.description, link.url) for link in help_detail.links] == [tuple(LINK)]
+    assert rest_error_body(error)["error"]["details"] == [
+        {"@type": "type.googleapis.com/google.rpc.Help", "links": [{"description": LINK.description, "url": LINK.url}]}
+    ]
