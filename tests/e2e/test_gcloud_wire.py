@@ -30,7 +30,11 @@ def gcloud_call(server: Server, method: str, path: str, body: dict[str, Any] | N
         headers["content-type"] = "application/json"
     separator = "&" if "?" in path else "?"
     return http_call(
-        server.http, method, f"{path}{separator}alt=json", json.dumps(body).encode() if body else None, headers
+        server.http,
+        method,
+        f"{path}{separator}alt=json",
+        json.dumps(body).encode() if body is not None else None,
+        headers,
     )
 
 
