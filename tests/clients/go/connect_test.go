@@ -34,32 +34,22 @@ func emulatorOptions() []option.ClientOption {
 	}
 }
 
+// dial connects one client and closes it when the test ends.
+func dial[C interface{ Close() error }](t *testing.T, connect func(context.Context, ...option.ClientOption) (C, error)) C {
+	t.Helper()
+	client, err := connect(context.Background(), emulatorOptions()...)
+	if err != nil {
+		t.Fatalf("connect: %v", err)
+	}
+	t.Cleanup(func() { _ = client.Close() })
+	return client
+}
+
+// v2 uses the README's own code; the beta versions take the same options.
 func v2(t *testing.T) *cloudtasks.Client {
-	t.Helper()
-	client, err := newClient(context.Background())
-	if err != nil {
-		t.Fatalf("connect v2: %v", err)
-	}
-	t.Cleanup(func() { _ = client.Close() })
-	return client
+	return dial(t, func(ctx context.Context, _ ...option.ClientOption) (*cloudtasks.Client, error) { return newClient(ctx) })
 }
 
-func v2beta3(t *testing.T) *cloudtasksb3.Client {
-	t.Helper()
-	client, err := cloudtasksb3.NewClient(context.Background(), emulatorOptions()...)
-	if err != nil {
-		t.Fatalf("connect v2beta3: %v", err)
-	}
-	t.Cleanup(func() { _ = client.Close() })
-	return client
-}
+func v2beta3(t *testing.T) *cloudtasksb3.Client { return dial(t, cloudtasksb3.NewClient) }
 
-func v2beta2(t *testing.T) *cloudtasksb2.Client {
-	t.Helper()
-	client, err := cloudtasksb2.NewClient(context.Background(), emulatorOptions()...)
-	if err != nil {
-		t.Fatalf("connect v2beta2: %v", err)
-	}
-	t.Cleanup(func() { _ = client.Close() })
-	return client
-}
+func v2beta2(t *testing.T) *cloudtasksb2.Client { return dial(t, cloudtasksb2.NewClient) }
