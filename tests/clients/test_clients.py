@@ -1,9 +1,9 @@
 """Each official client's own test project (tests/clients/<language>/) against the real emulator.
 
 Every project runs as its language's tool would run it, in a subprocess, with the emulator's addresses in
-the environment variables the README tells users to set: CLOUD_TASKS_EMULATOR_HOST (gRPC host:port),
-CLOUD_TASKS_EMULATOR_HTTP_HOST (REST, JWKS: host:port) and APP_ENGINE_EMULATOR_HOST (where the project's
-own handler listens, and where the emulator delivers App Engine tasks). A missing toolchain fails.
+the environment variables the README tells users to set: CLOUD_TASKS_EMULATOR_HOST (the one host:port for
+gRPC, REST and the OIDC documents) and APP_ENGINE_EMULATOR_HOST (where the project's own handler listens,
+and where the emulator delivers App Engine tasks). A missing toolchain fails.
 """
 
 from __future__ import annotations
@@ -79,8 +79,7 @@ def emulator() -> Iterator[tuple[EmulatorProcess, dict[str, str]]]:
     env = {
         **os.environ,
         "PATH": _tool_path(),
-        "CLOUD_TASKS_EMULATOR_HOST": server.grpc,
-        "CLOUD_TASKS_EMULATOR_HTTP_HOST": server.http.removeprefix("http://"),
+        "CLOUD_TASKS_EMULATOR_HOST": server.address,
         "APP_ENGINE_EMULATOR_HOST": handler,
         "GOTOOLCHAIN": "local",  # the installed Go, never a downloaded one
     }
@@ -97,7 +96,7 @@ def test_client_project_passes(language: str, emulator: tuple[EmulatorProcess, d
 
 def test_grpcurl_lists_and_calls_through_reflection(emulator: tuple[EmulatorProcess, dict[str, str]]) -> None:
     server, env = emulator
-    listed = run_tool(["grpcurl", "-plaintext", server.grpc, "list"], HERE, env).stdout.split()
+    listed = run_tool(["grpcurl", "-plaintext", server.address, "list"], HERE, env).stdout.split()
     for service in (
         "google.cloud.tasks.v2.CloudTasks",
         "google.cloud.tasks.v2beta3.CloudTasks",
@@ -111,7 +110,7 @@ def test_grpcurl_lists_and_calls_through_reflection(emulator: tuple[EmulatorProc
     queue = {"name": f"{parent}/queues/reflected", "rateLimits": {"maxConcurrentDispatches": 3}}
     request = json.dumps({"parent": parent, "queue": queue})
     method = "google.cloud.tasks.v2.CloudTasks/CreateQueue"
-    created = json.loads(run_tool(["grpcurl", "-plaintext", "-d", request, server.grpc, method], HERE, env).stdout)
+    created = json.loads(run_tool(["grpcurl", "-plaintext", "-d", request, server.address, method], HERE, env).stdout)
     # grpcurl prints proto field names (it reads camelCase or proto names alike).
     assert created["name"] == queue["name"]
     assert created["rate_limits"]["max_concurrent_dispatches"] == 3

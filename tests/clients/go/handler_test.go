@@ -87,7 +87,7 @@ func (h *handler) next(t *testing.T, path string) received {
 // emulatorJWKS finds the JWKS through the emulator's OpenID configuration, as a verifier of Google ID
 // tokens finds Google's.
 func emulatorJWKS(ctx context.Context) (keyfunc.Keyfunc, error) {
-	discovery := "http://" + os.Getenv("CLOUD_TASKS_EMULATOR_HTTP_HOST") + "/.well-known/openid-configuration"
+	discovery := "http://" + os.Getenv("CLOUD_TASKS_EMULATOR_HOST") + "/.well-known/openid-configuration"
 	resp, err := http.Get(discovery)
 	if err != nil {
 		return nil, err

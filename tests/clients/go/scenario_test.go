@@ -29,7 +29,7 @@ var (
 )
 
 func TestMain(m *testing.M) {
-	for _, name := range []string{"CLOUD_TASKS_EMULATOR_HOST", "CLOUD_TASKS_EMULATOR_HTTP_HOST", "APP_ENGINE_EMULATOR_HOST"} {
+	for _, name := range []string{"CLOUD_TASKS_EMULATOR_HOST", "APP_ENGINE_EMULATOR_HOST"} {
 		if os.Getenv(name) == "" {
 			fmt.Fprintf(os.Stderr, "set %s to the emulator's address\n", name)
 			os.Exit(2)

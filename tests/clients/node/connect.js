@@ -15,10 +15,9 @@ const client = new v2.CloudTasksClient({servicePath: host, port: Number(port),
 // [END readme-node-connect]
 
 // [START readme-node-rest]
-// Node over REST (HTTP/1.1 + JSON): fallback, plain http, the same auth client
-const [httpHost, httpPort] = (process.env.CLOUD_TASKS_EMULATOR_HTTP_HOST || '127.0.0.1:8124').split(':');
-const restClient = new v2.CloudTasksClient({fallback: true, protocol: 'http', servicePath: httpHost,
-  port: Number(httpPort), authClient: new googleAuthLibrary.PassThroughClient()});
+// Node over REST (HTTP/1.1 + JSON) at the same address: fallback, plain http, the same auth client
+const restClient = new v2.CloudTasksClient({fallback: true, protocol: 'http', servicePath: host, port: Number(port),
+  authClient: new googleAuthLibrary.PassThroughClient()});
 // [END readme-node-rest]
 
 /** A client of API `version` ('v2', 'v2beta3', 'v2beta2') over `transport` ('grpc' or 'rest'). */
@@ -29,8 +28,8 @@ function newClient(version, transport) {
   const authClient = new googleAuthLibrary.PassThroughClient();
   const options = transport === 'grpc'
     ? {servicePath: host, port: Number(port), sslCreds: grpc.credentials.createInsecure(), authClient}
-    : {fallback: true, protocol: 'http', servicePath: httpHost, port: Number(httpPort), authClient};
+    : {fallback: true, protocol: 'http', servicePath: host, port: Number(port), authClient};
   return new tasks[version].CloudTasksClient(options);
 }
 
-module.exports = {newClient, httpHost: `${httpHost}:${httpPort}`};
+module.exports = {newClient, address: `${host}:${port}`};

@@ -40,7 +40,7 @@ def connect_rest(module: Any) -> Any:
     from google.api_core.client_options import ClientOptions
     from google.auth.credentials import AnonymousCredentials
 
-    endpoint = "http://" + os.environ["CLOUD_TASKS_EMULATOR_HTTP_HOST"]
+    endpoint = "http://" + os.environ["CLOUD_TASKS_EMULATOR_HOST"]
     return module.CloudTasksClient(
         transport="rest", credentials=AnonymousCredentials(), client_options=ClientOptions(api_endpoint=endpoint)
     )
@@ -130,7 +130,7 @@ def verify_id_token(token: str, audience: str) -> dict[str, Any]:
     import json
     import urllib.request
 
-    base = "http://" + os.environ["CLOUD_TASKS_EMULATOR_HTTP_HOST"]
+    base = "http://" + os.environ["CLOUD_TASKS_EMULATOR_HOST"]
     with urllib.request.urlopen(f"{base}/.well-known/openid-configuration", timeout=10) as response:
         jwks_uri = json.load(response)["jwks_uri"]
     key = jwt.PyJWKClient(jwks_uri).get_signing_key_from_jwt(token)

@@ -4,7 +4,7 @@
 const assert = require('node:assert/strict');
 const {after, before, describe, test} = require('node:test');
 const {Status, grpc, googleAuthLibrary} = require('google-gax');
-const {newClient, httpHost} = require('../connect');
+const {newClient, address} = require('../connect');
 const {Handler} = require('../handler');
 
 const parent = 'projects/node-client/locations/us-central1';
@@ -46,7 +46,7 @@ after(() => assert.deepEqual(warnings.filter((w) => w.name === 'MetadataLookupWa
 /** Verifies an ID token against the JWKS named by the emulator's OpenID configuration. */
 async function verifyIdToken(token, audience) {
   const {createRemoteJWKSet, jwtVerify} = await import('jose');
-  const config = await (await fetch(`http://${httpHost}/.well-known/openid-configuration`)).json();
+  const config = await (await fetch(`http://${address}/.well-known/openid-configuration`)).json();
   const keys = createRemoteJWKSet(new URL(config.jwks_uri));
   const {payload} = await jwtVerify(token, keys, {issuer: 'https://accounts.google.com', audience, algorithms: ['RS256']});
   return payload;

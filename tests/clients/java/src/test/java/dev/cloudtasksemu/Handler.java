@@ -71,7 +71,7 @@ final class Handler implements AutoCloseable {
 
   /** Verifies an RS256 ID token against the JWKS that the emulator's OpenID configuration names. */
   static JWTClaimsSet verifyIdToken(String token, String audience) throws Exception {
-    String discovery = "http://" + System.getenv("CLOUD_TASKS_EMULATOR_HTTP_HOST") + "/.well-known/openid-configuration";
+    String discovery = "http://" + System.getenv("CLOUD_TASKS_EMULATOR_HOST") + "/.well-known/openid-configuration";
     HttpResponse<String> response = HttpClient.newHttpClient()
         .send(HttpRequest.newBuilder(URI.create(discovery)).build(), HttpResponse.BodyHandlers.ofString());
     String jwksUri = (String) JSONObjectUtils.parse(response.body()).get("jwks_uri");
