@@ -28,19 +28,7 @@ PROJECTS = {
     "go": ["go", "test", "-count=1", "./..."],
     "node": ["npm", "test"],
     "java": ["mvn", "-B", "--no-transfer-progress", "test"],
-    "python": [
-        sys.executable,
-        "-m",
-        "pytest",
-        "-q",
-        "-p",
-        "no:cacheprovider",
-        "-p",
-        "no:cloudtasks_emu",
-        "-p",
-        "no:asyncio",
-        ".",
-    ],
+    "python": [sys.executable, "-m", "pytest", "-q", "."],
 }
 
 
