@@ -32,31 +32,26 @@ _KMS_KEY = re.compile(r"projects/[^/]+/locations/[^/]+/keyRings/[^/]+/cryptoKeys
 
 
 class Operations:
-    """Long-running operations of the Batch RPCs; they are done when returned, kept for GetOperation."""
+    """Long-running operations of the Batch RPCs; they are done when returned, stored for GetOperation."""
 
-    LIMIT = 10_000
-
-    def __init__(self) -> None:
-        self.by_name: dict[str, operations_pb2.Operation] = {}
-        self.by_request_id: dict[str, operations_pb2.Operation] = {}
+    def __init__(self, service: TasksService) -> None:
+        self.service = service
 
     def new(self, location: str, request_id: str) -> tuple[operations_pb2.Operation, bool]:
         """(operation, created); an operation already made for `request_id` is returned again."""
-        if request_id and request_id in self.by_request_id:
-            return self.by_request_id[request_id], False
-        if len(self.by_name) >= self.LIMIT:  # forget the oldest, dicts keep insertion order
-            self.by_name.pop(next(iter(self.by_name)))
-        op = operations_pb2.Operation(name=f"{location}/operations/{uuid.uuid4().hex}", done=True)
-        self.by_name[op.name] = op
-        if request_id:
-            self.by_request_id[request_id] = op
-        return op, True
+        stored = self.service.operation_for_request(request_id)
+        if stored is not None:
+            return operations_pb2.Operation.FromString(stored), False
+        return operations_pb2.Operation(name=f"{location}/operations/{uuid.uuid4().hex}", done=True), True
+
+    def save(self, op: operations_pb2.Operation, request_id: str) -> None:
+        self.service.save_operation(op.name, request_id, op.SerializeToString())
 
     def get_operation(self, request: operations_pb2.GetOperationRequest) -> operations_pb2.Operation:
-        op = self.by_name.get(request.name)
-        if op is None:
+        stored = self.service.operation(request.name)
+        if stored is None:
             raise EmuError(Code.NOT_FOUND, NOT_FOUND_MESSAGE)
-        return op
+        return operations_pb2.Operation.FromString(stored)
 
 
 class CloudTasksApi:
@@ -289,7 +284,8 @@ class CloudTasksApi:
         self.service.require_queue(request.parent)
         if len(items) > limit:
             raise invalid(f"{label} must have at most {limit} entries.")
-        op, created = self.operations.new(names.location_of(request.parent), self._request_key(request))
+        key = self._request_key(request)
+        op, created = self.operations.new(names.location_of(request.parent), key)
         if not created:
             return op
         kind = type(request).__name__.replace("Request", "Metadata")
@@ -301,6 +297,7 @@ class CloudTasksApi:
             except EmuError as error:
                 metadata.failed_requests[index].CopyFrom(_status(error))
         self._finish(op, metadata, response, len(items), kind)
+        self.operations.save(op, key)
         return op
 
     def _request_key(self, request: Any) -> str:

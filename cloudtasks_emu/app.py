@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import logging
 from types import TracebackType
 
@@ -17,7 +18,7 @@ from .control import Controls
 from .convert import CODECS
 from .dispatch import Dispatcher
 from .engine.scheduler import Scheduler
-from .engine.store import Store
+from .engine.storage import open_storage
 from .faults import Faults
 from .model import Queue
 from .queue_config import config_queues
@@ -47,9 +48,10 @@ class Emulator:
         self.tokens = TokenMinter()
         self.faults = Faults()
         self.dispatcher = Dispatcher(settings, self.tokens, self.faults)
-        self.service = TasksService(settings, self.clock, Scheduler(Store(), self.clock, self.dispatcher.deliver))
+        store = open_storage(settings.data_dir)
+        self.service = TasksService(settings, self.clock, Scheduler(store, self.clock, self.dispatcher.deliver))
         self.controls = Controls(self.service, self.clock, self.faults)
-        operations = Operations()
+        operations = Operations(self.service)
         versions = {v: CloudTasksApi(codec, self.service, operations) for v, codec in CODECS.items()}
         self.apis = Apis(versions, LocationsApi(self.service), operations)
         self.port = 0  # the shared port: gRPC and HTTP/1.1
@@ -68,6 +70,7 @@ class Emulator:
         if self.settings.config_file:
             with open(self.settings.config_file, encoding="utf-8") as file:
                 queues += config_queues(file.read(), self.settings.location)
+        self.service.startup_queues = [copy.deepcopy(queue) for queue in queues]
         self.service.declare_queues(None, queues)
 
     async def start(self) -> None:
@@ -111,6 +114,7 @@ class Emulator:
         self._backend.cleanup()
         await self.service.scheduler.stop(grace_s)
         await self.dispatcher.close()
+        self.service.store.close()
 
     async def __aenter__(self) -> Emulator:
         await self.start()

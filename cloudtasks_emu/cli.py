@@ -69,6 +69,9 @@ def parse_args(argv: list[str]) -> Settings:
         metavar="ORIGIN",
         help="let web pages from this origin call the emulator, e.g. http://localhost:3000 (repeatable)",
     )
+    start.add_argument(
+        "--data-dir", default=defaults.data_dir, metavar="DIR", help="keep state in SQLite in DIR (default: memory)"
+    )
     start.add_argument("--config", default="", metavar="FILE", help="YAML file of queues to create at start")
     start.add_argument("--virtual-clock", action="store_true", help="time moves only through the admin API")
     start.add_argument(
@@ -96,6 +99,7 @@ def parse_args(argv: list[str]) -> Settings:
         app_engine_url=args.app_engine_url,
         queues=args.queue,
         config_file=args.config,
+        data_dir=args.data_dir,
         max_tasks=args.max_tasks,
         max_task_bytes=args.max_task_bytes,
         allow_remote_admin=args.allow_remote_admin,

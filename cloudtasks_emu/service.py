@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import copy
 import hashlib
 import json
 import random
@@ -15,9 +16,10 @@ from typing import Generic, TypeVar
 from . import names
 from .clock import Clock, to_us
 from .config import MAX_SCHEDULE_AHEAD_S, Settings
-from .engine.leases import Leases, lease_seconds
+from .engine.leases import MAX_TASKS, Leases, lease_seconds, parse_filter
 from .engine.scheduler import Scheduler
-from .engine.store import Store
+from .engine.storage import Inserted, Storage
+from .engine.storage.memory import MemoryStorage
 from .errors import NOT_FOUND_MESSAGE, Code, EmuError, invalid
 from .model import HttpRequest, PullMessage, Queue, QueueState, QueueStats, Task, task_size
 
@@ -50,19 +52,25 @@ class TasksService:
     def __init__(self, settings: Settings, clock: Clock, scheduler: Scheduler | None = None) -> None:
         self.settings = settings
         self.clock = clock
-        self.scheduler = scheduler or Scheduler(Store(), clock)
-        self.store = self.scheduler.store
+        self.scheduler = scheduler or Scheduler(MemoryStorage(), clock)
+        self.store: Storage = self.scheduler.store
         self.leases = Leases(self.scheduler)
         self._random = random.Random()
-        self.cmek_keys: dict[str, str] = {}  # location name -> KMS key
+        self.startup_queues: list[Queue] = []  # what reset() returns to (--queue, --config)
 
     def now_us(self) -> int:
         return to_us(self.clock.now())
 
     def _expire(self) -> int:
         now = self.now_us()
-        self.store.expire(now)
+        self.store.expire_tombstones(now)
         return now
+
+    def _save_queue(self, queue: Queue) -> Queue:
+        """The one way a queue is written: the store first, then the scheduler's copy of its config."""
+        self.store.put_queue(queue)
+        self.scheduler.queue_changed(queue)
+        return queue
 
     # queues
     def find_queue(self, name: str) -> Queue | None:
@@ -71,13 +79,27 @@ class TasksService:
 
     def set_iam_policy(self, name: str, policy: bytes) -> None:
         """Store a queue's IAM policy (a serialized google.iam.v1.Policy)."""
-        self.require_queue(name).iam_policy = policy
+        queue = self.require_queue(name)
+        queue.iam_policy = policy
+        self._save_queue(queue)
 
     def cmek_key(self, location: str) -> str:
-        return self.cmek_keys.get(location, "")
+        return self.store.cmek_key(location)
 
     def set_cmek_key(self, location: str, key: str) -> None:
-        self.cmek_keys[location] = key
+        self.store.put_cmek_key(location, key)
+
+    # batch operations, stored serialized (the proto layer owns their type)
+    OPERATIONS_KEPT = 10_000
+
+    def operation(self, name: str) -> bytes | None:
+        return self.store.get_operation(name)
+
+    def operation_for_request(self, request_key: str) -> bytes | None:
+        return self.store.operation_for_request(request_key) if request_key else None
+
+    def save_operation(self, name: str, request_key: str, data: bytes) -> None:
+        self.store.put_operation(name, request_key, data, self.OPERATIONS_KEPT)
 
     def require_queue(self, name: str, missing: str = QUEUE_MISSING) -> Queue:
         """The queue of a valid name; NOT_FOUND when there is none."""
@@ -104,22 +126,18 @@ class TasksService:
         self._expire()
         if self.store.get_queue(queue.name) is not None:
             raise EmuError(Code.ALREADY_EXISTS, "Queue already exists")
-        if queue.name in self.store.queue_tombstones:
+        if self.store.queue_tombstoned(queue.name):
             raise EmuError(Code.FAILED_PRECONDITION, QUEUE_TOO_RECENT)
         queue.state = QueueState.RUNNING
-        self.store.put_queue(queue)
-        self.scheduler.queue_changed(queue)
-        return queue
+        return self._save_queue(queue)
 
     def update_queue(self, queue: Queue) -> Queue:
         """Store `queue` (already merged with its previous state); creates it if absent, as the cloud does."""
         names.parse_queue(queue.name)
         self._expire()
-        if self.store.get_queue(queue.name) is None and queue.name in self.store.queue_tombstones:
+        if self.store.get_queue(queue.name) is None and self.store.queue_tombstoned(queue.name):
             raise EmuError(Code.FAILED_PRECONDITION, QUEUE_TOO_RECENT)
-        self.store.put_queue(queue)
-        self.scheduler.queue_changed(queue)
-        return queue
+        return self._save_queue(queue)
 
     def declare_queues(self, parent: str | None, queues: list[Queue]) -> None:
         """Create or update `queues` as queue.yaml does: state and history kept, DISABLED ones
@@ -134,12 +152,12 @@ class TasksService:
             if existing is not None:
                 queue.state = QueueState.RUNNING if existing.state == QueueState.DISABLED else existing.state
                 queue.purge_time_us, queue.iam_policy = existing.purge_time_us, existing.iam_policy
-            self.store.put_queue(queue)
-            self.scheduler.queue_changed(queue)
+            self._save_queue(queue)
         if parent is not None:
             for queue in list(self.store.queues_after(parent + "/queues/", "")):
                 if queue.name not in declared:
                     queue.state = QueueState.DISABLED
+                    self._save_queue(queue)
 
     def delete_queue(self, name: str) -> None:
         queue = self.require_queue(name, missing=NOT_FOUND_MESSAGE)
@@ -151,19 +169,20 @@ class TasksService:
         queue = self.require_queue(name)
         now = self.now_us()
         queue.purge_time_us = now
-        self.store.remove_tasks(queue.name, lambda task: task.create_us > now, self._tombstone_until(queue))
+        self._save_queue(queue)
+        # Tasks created in the purge's own microsecond go too; create_us is whole seconds, so <= now.
+        self.store.purge_tasks(queue.name, now + 1, self._tombstone_until(queue))
         return queue
 
     def pause_queue(self, name: str) -> Queue:
         queue = self.require_queue(name)
         queue.state = QueueState.PAUSED
-        return queue
+        return self._save_queue(queue)
 
     def resume_queue(self, name: str) -> Queue:
         queue = self.require_queue(name)
         queue.state = QueueState.RUNNING
-        self.scheduler.queue_changed(queue)
-        return queue
+        return self._save_queue(queue)
 
     def list_queues(self, parent: str, filter_: str, page_size: int, page_token: str, max_page: int) -> Page[Queue]:
         names.parse_location(parent)
@@ -205,26 +224,29 @@ class TasksService:
             )
         task.schedule_us = max(task.schedule_us, now)
         task.create_us = now - now % 1_000_000
-        if task.name:
-            if self.store.get_task(task.name) is not None:
-                raise EmuError(Code.ALREADY_EXISTS, "Requested entity already exists")
-            if task.name in self.store.task_tombstones:
-                raise EmuError(Code.ALREADY_EXISTS, TASK_TOO_RECENT)
-        else:
+        named = bool(task.name)
+        if not named:
             task.name = self._new_task_name(parent)
         self._check_room(task_size(task))
-        self.store.put_task(queue.name, task)
+        inserted = self.store.insert_task(queue.name, task)
+        while not named and inserted != Inserted.OK:  # a generated name that just got taken
+            task.name = self._new_task_name(parent)
+            inserted = self.store.insert_task(queue.name, task)
+        if inserted == Inserted.EXISTS:
+            raise EmuError(Code.ALREADY_EXISTS, "Requested entity already exists")
+        if inserted == Inserted.TOMBSTONED:
+            raise EmuError(Code.ALREADY_EXISTS, TASK_TOO_RECENT)
         self.scheduler.schedule(queue, task)
         return task
 
     def _check_room(self, size: int) -> None:
-        store, settings = self.store, self.settings
-        if store.task_count >= settings.max_tasks:
+        usage, settings = self.store.usage(), self.settings
+        if usage.tasks >= settings.max_tasks:
             raise EmuError(
                 Code.RESOURCE_EXHAUSTED,
-                f"Quota exceeded: the emulator already holds {store.task_count} tasks (--max-tasks).",
+                f"Quota exceeded: the emulator already holds {usage.tasks} tasks (--max-tasks).",
             )
-        if store.task_bytes + size > settings.max_task_bytes:
+        if usage.task_bytes + size > settings.max_task_bytes:
             raise EmuError(
                 Code.RESOURCE_EXHAUSTED,
                 f"Quota exceeded: stored tasks would pass {settings.max_task_bytes} bytes (--max-task-bytes).",
@@ -234,7 +256,7 @@ class TasksService:
         # The cloud's generated IDs are long decimal numbers.
         while True:
             name = f"{parent}/tasks/{self._random.getrandbits(64)}"
-            if self.store.get_task(name) is None and name not in self.store.task_tombstones:
+            if self.store.get_task(name) is None and not self.store.task_tombstoned(name):
                 return name
 
     def get_task(self, name: str) -> Task:
@@ -242,7 +264,7 @@ class TasksService:
         self._expire()
         task = self.store.get_task(task_name.full)
         if task is None:
-            raise EmuError(Code.NOT_FOUND, TASK_GONE if name in self.store.task_tombstones else NOT_FOUND_MESSAGE)
+            raise EmuError(Code.NOT_FOUND, TASK_GONE if self.store.task_tombstoned(name) else NOT_FOUND_MESSAGE)
         return task
 
     def _queue_of(self, task: Task) -> Queue:
@@ -253,7 +275,7 @@ class TasksService:
     def delete_task(self, name: str) -> None:
         task = self.get_task(name)
         queue = self._queue_of(task)
-        self.store.remove_task(queue.name, task.name, self._tombstone_until(queue))
+        self.store.remove_task(task.name, self._tombstone_until(queue))
 
     def run_task(self, name: str) -> Task:
         """Dispatch a push task now, even if its queue is paused or rate limited.
@@ -287,8 +309,15 @@ class TasksService:
         """
         duration_s = lease_seconds(lease_duration_s)
         queue = self.require_queue(parent)
+        if not queue.pull:
+            raise EmuError(Code.FAILED_PRECONDITION, "LeaseTasks can only be called on a pull queue.")
+        if queue.state != QueueState.RUNNING:
+            raise EmuError(Code.FAILED_PRECONDITION, f"The queue is {queue.state.value}: it cannot be leased from.")
+        if not 0 < max_tasks <= MAX_TASKS:
+            raise invalid(f"LeaseTasksRequest.maxTasks must be between 1 and {MAX_TASKS}.")
+        kind, tag = parse_filter(filter_)
         self._expire()
-        return self.leases.lease(queue, max_tasks, duration_s, filter_, budget_bytes, size)
+        return self.leases.lease(queue, max_tasks, duration_s, kind, tag, budget_bytes, size)
 
     def acknowledge_task(self, name: str, schedule_us: int) -> None:
         task = self.get_task(name)
@@ -320,24 +349,23 @@ class TasksService:
         """Location IDs in use in `project`: the configured one plus those holding queues."""
         found = {self.settings.location}
         prefix = f"projects/{project}/locations/"
-        for name in self.store.queues.irange(minimum=prefix):
-            if not name.startswith(prefix):
-                break
-            found.add(name[len(prefix) :].split("/", 1)[0])
+        for queue in self.store.queues_after(prefix, ""):
+            found.add(queue.name[len(prefix) :].split("/", 1)[0])
         return sorted(found)
 
     def reset(self, queue_name: str = "") -> None:
-        """Forget everything, or one queue and its tasks."""
+        """Forget one queue and its tasks, or everything stored (persisted state too) and go back
+        to the queues declared at start."""
         if queue_name:
             self.require_queue(queue_name, missing=NOT_FOUND_MESSAGE)
             self.store.delete_queue(queue_name, 0)
             self.scheduler.queue_deleted(queue_name)
-            self.store.expire(self.now_us())
+            self.store.expire_tombstones(self.now_us())
             return
         for name in list(self.scheduler.runtimes):
             self.scheduler.queue_deleted(name)
         self.store.clear()
-        self.cmek_keys.clear()
+        self.declare_queues(None, [copy.deepcopy(queue) for queue in self.startup_queues])
 
 
 def _check_payload_matches(queue: Queue, task: Task) -> None:

@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 from ..clock import to_us
 from ..errors import Code, EmuError, invalid
-from ..model import Attempt, PullMessage, Queue, QueueState, Task
+from ..model import Attempt, PullMessage, Queue, Task
 from .scheduler import Scheduler, tombstone_until_us
 
 MAX_LEASE_S = 7 * 86400
@@ -62,18 +62,15 @@ class Leases:
         queue: Queue,
         max_tasks: int,
         duration_s: int,
-        filter_: str,
+        kind: str,
+        tag: str | None,
         budget_bytes: int,
         size: Callable[[Task], int],
     ) -> list[Task]:
-        """Lease up to `max_tasks` due tasks, oldest first, whose sizes fit in `budget_bytes`."""
-        if not queue.pull:
-            raise EmuError(Code.FAILED_PRECONDITION, "LeaseTasks can only be called on a pull queue.")
-        if queue.state != QueueState.RUNNING:
-            raise EmuError(Code.FAILED_PRECONDITION, f"The queue is {queue.state.value}: it cannot be leased from.")
-        if not 0 < max_tasks <= MAX_TASKS:
-            raise invalid(f"LeaseTasksRequest.maxTasks must be between 1 and {MAX_TASKS}.")
-        kind, tag = parse_filter(filter_)
+        """Lease up to `max_tasks` due tasks, oldest first, whose sizes fit in `budget_bytes`.
+
+        `kind` and `tag` come from parse_filter(); the service has checked the request.
+        """
         rt = self.scheduler.runtime(queue)
         now_us = to_us(self.clock.now())
         if kind == "oldest_tag":
@@ -104,17 +101,18 @@ class Leases:
         return leased
 
     def _start_lease(self, queue: Queue, task: Task, until_us: int, now_us: int) -> None:
-        previous = task.schedule_us
+        attempt = Attempt(schedule_us=task.schedule_us, dispatch_us=now_us)
         task.dispatch_count += 1
-        self._reschedule(queue, task, until_us)
-        task.lease_until_us = until_us
-        attempt = Attempt(schedule_us=previous, dispatch_us=now_us)
         if task.first_attempt is None:
             task.first_attempt = attempt
         task.last_attempt = attempt
+        self._reschedule(queue, task, until_us, until_us)
 
-    def _reschedule(self, queue: Queue, task: Task, at_us: int) -> None:
+    def _reschedule(self, queue: Queue, task: Task, at_us: int, lease_until_us: int | None) -> None:
+        """Write the task's new schedule (the lease's end, or now when released) and queue it there."""
         task.schedule_us = at_us
+        task.lease_until_us = lease_until_us
+        self.store.update_task(task)
         self.scheduler.schedule(queue, task)
 
     def held(self, task: Task, queue: Queue, schedule_us: int) -> None:
@@ -127,19 +125,17 @@ class Leases:
 
     def acknowledge(self, queue: Queue, task: Task, schedule_us: int) -> None:
         self.held(task, queue, schedule_us)
-        self.store.remove_task(queue.name, task.name, tombstone_until_us(queue, self.clock.now()))
+        self.store.remove_task(task.name, tombstone_until_us(queue, self.clock.now()))
 
     def renew(self, queue: Queue, task: Task, schedule_us: int, duration_s: int) -> Task:
         self.held(task, queue, schedule_us)
         until_us = to_us(self.clock.now()) + duration_s * 1_000_000
-        self._reschedule(queue, task, until_us)
-        task.lease_until_us = until_us
+        self._reschedule(queue, task, until_us, until_us)
         return task
 
     def cancel(self, queue: Queue, task: Task, schedule_us: int) -> Task:
         self.held(task, queue, schedule_us)
-        task.lease_until_us = None
-        self._reschedule(queue, task, to_us(self.clock.now()))
+        self._reschedule(queue, task, to_us(self.clock.now()), None)
         return task
 
 

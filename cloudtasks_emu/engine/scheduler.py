@@ -19,7 +19,7 @@ from ..errors import Code, code_for_http
 from ..model import AppEngineRequest, Attempt, Queue, QueueState, Task
 from .ratelimit import TokenBucket
 from .retry import backoff_s, gives_up
-from .store import Store
+from .storage import Storage
 
 logger = logging.getLogger(__name__)
 
@@ -75,8 +75,9 @@ def tombstone_until_us(queue: Queue, now: float) -> int:
 class QueueRuntime:
     """The dispatch state of one queue: its heap, token bucket, in-flight set and counters."""
 
-    def __init__(self, name: str, queue: Queue, now: float) -> None:
-        self.name = name
+    def __init__(self, queue: Queue, now: float) -> None:
+        self.name = queue.name
+        self.queue = queue  # its config as last written, refreshed by Scheduler.queue_changed
         self.heap: list[tuple[int, int, str]] = []
         self.wake = asyncio.Event()
         self.in_flight: set[str] = set()
@@ -86,7 +87,7 @@ class QueueRuntime:
         # Where the loop waits: (until, reason); None while it is working.
         self.parked: tuple[float | None, str] | None = None
 
-    def top(self, store: Store) -> Task | None:
+    def top(self, store: Storage) -> Task | None:
         """The earliest task still waiting, dropping stale heap entries on the way."""
         while self.heap:
             due, _, name = self.heap[0]
@@ -107,7 +108,7 @@ class Scheduler:
 
     RECENT_ATTEMPTS = 1000
 
-    def __init__(self, store: Store, clock: Clock, deliver: Deliver | None = None) -> None:
+    def __init__(self, store: Storage, clock: Clock, deliver: Deliver | None = None) -> None:
         self.store = store
         self.clock = clock
         self.deliver = deliver
@@ -121,7 +122,7 @@ class Scheduler:
     def runtime(self, queue: Queue) -> QueueRuntime:
         rt = self.runtimes.get(queue.name)
         if rt is None:
-            rt = self.runtimes[queue.name] = QueueRuntime(queue.name, queue, self.clock.now())
+            rt = self.runtimes[queue.name] = QueueRuntime(queue, self.clock.now())
         if self._running and rt.loop is None and not queue.pull and self.deliver is not None:
             rt.loop = self._own(self._dispatch_loop(rt))
         return rt
@@ -133,7 +134,9 @@ class Scheduler:
             rt.wake.set()
 
     def queue_changed(self, queue: Queue) -> None:
+        """Called after every write of a queue: the loop reads its config from here."""
         rt = self.runtime(queue)
+        rt.queue = queue
         rt.bucket.configure(queue.rate.max_dispatches_per_second, queue.rate.max_burst_size)
         rt.wake.set()
 
@@ -161,11 +164,13 @@ class Scheduler:
         return task
 
     def start(self) -> None:
+        """Rebuild every queue's heap from the store (tasks kept across a restart) and start the loops."""
         self._running = True
-        for name in list(self.store.queues):
-            queue = self.store.get_queue(name)
-            if queue is not None:
-                self.runtime(queue)
+        for queue in list(self.store.queues_after("", "")):
+            rt = self.runtime(queue)
+            rt.queue = queue
+            rt.heap = [(due, next(self._seq), name) for due, name in self.store.pending_schedule(queue.name)]
+            rt.wake.set()
 
     async def stop(self, grace_s: float) -> None:
         """Stop the loops, give in-flight deliveries `grace_s` to finish, then cancel them."""
@@ -198,9 +203,7 @@ class Scheduler:
     async def _dispatch_loop(self, rt: QueueRuntime) -> None:
         while True:
             rt.wake.clear()
-            queue = self.store.get_queue(rt.name)
-            if queue is None:
-                return
+            queue = rt.queue
             task = rt.top(self.store) if queue.state == QueueState.RUNNING else None
             if task is None:
                 await self._park(rt, None, "idle")
@@ -235,6 +238,8 @@ class Scheduler:
         if task.first_attempt is None:
             task.first_attempt = attempt
         task.last_attempt = Attempt(schedule_us=attempt.schedule_us, dispatch_us=attempt.dispatch_us)
+        # Written before the attempt starts: a kill now leaves the task due, so it is attempted again.
+        self.store.update_task(task)
         rt.in_flight.add(task.name)
         self._own(self._attempt(rt, queue, task, context, now))
 
@@ -262,13 +267,15 @@ class Scheduler:
         rt.in_flight.discard(task.name)
         rt.wake.set()
         self._record(queue, task, context, outcome, now)
-        if self.store.get_task(task.name) is not task:
+        current = self.store.get_task(task.name)
+        if current is None or current.create_us != task.create_us:
             return  # deleted, purged or its queue deleted while in flight
+        task = current
         self._account(queue, task, outcome, now)
         if outcome.ok:
             rt.finished_at.append(now)
             rt.bucket.recover()
-            self.store.remove_task(queue.name, task.name, tombstone_until_us(queue, now))
+            self.store.remove_task(task.name, tombstone_until_us(queue, now))
             return
         if outcome.status == 503 or (outcome.status == 429 and not isinstance(task.payload, AppEngineRequest)):
             rt.bucket.throttle()
@@ -276,9 +283,10 @@ class Scheduler:
         first = task.first_attempt.dispatch_us if task.first_attempt and task.first_attempt.dispatch_us else 0
         if gives_up(task.dispatch_count, now - first / US, policy):
             rt.finished_at.append(now)
-            self.store.remove_task(queue.name, task.name, tombstone_until_us(queue, now))
+            self.store.remove_task(task.name, tombstone_until_us(queue, now))
             return
         task.schedule_us = to_us(now + backoff_s(task.dispatch_count, policy))
+        self.store.update_task(task)
         self.schedule(queue, task)
 
     @staticmethod

@@ -1,0 +1,124 @@
+"""Where queues, tasks, tombstones, CMEK keys and batch operations live: one Protocol, one module per backend.
+
+Callers hold a `Storage`, never a backend class. Every change is an explicit write (read, change,
+`update_task(task)` / `put_queue(queue)`); nothing may rely on two reads returning the same object.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Protocol
+
+from ...errors import Code, EmuError
+from ...model import Queue, Task
+
+
+class Inserted(enum.StrEnum):
+    """What `insert_task` did."""
+
+    OK = "OK"
+    EXISTS = "EXISTS"  # a live task has the name
+    TOMBSTONED = "TOMBSTONED"  # the name was used too recently
+
+
+@dataclass(slots=True, frozen=True)
+class Usage:
+    tasks: int
+    task_bytes: int  # model.task_size() summed over stored tasks
+
+
+class StorageError(EmuError):
+    """The storage cannot be opened (locked, unreadable, unknown version): the emulator must not start."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(Code.FAILED_PRECONDITION, message)
+
+
+class Storage(Protocol):
+    # queues
+    def get_queue(self, name: str) -> Queue | None: ...
+
+    def put_queue(self, queue: Queue) -> None:
+        """Create or replace a queue; a tombstone of its name goes."""
+        ...
+
+    def delete_queue(self, name: str, tombstone_until_us: int) -> None:
+        """Remove the queue and its tasks; its name stays tombstoned until the given time."""
+        ...
+
+    def queue_tombstoned(self, name: str) -> bool: ...
+
+    def queues_after(self, prefix: str, after: str) -> Iterator[Queue]:
+        """Queues whose names start with `prefix`, in name order, strictly after `after`."""
+        ...
+
+    # tasks
+    def get_task(self, name: str) -> Task | None: ...
+
+    def insert_task(self, queue_name: str, task: Task) -> Inserted:
+        """Store a new task unless its name is live or tombstoned."""
+        ...
+
+    def update_task(self, task: Task) -> bool:
+        """Write back a changed task; False when it is gone."""
+        ...
+
+    def remove_task(self, name: str, tombstone_until_us: int) -> bool:
+        """Remove a task and tombstone its name; False when it was not there."""
+        ...
+
+    def purge_tasks(self, queue_name: str, created_before_us: int, tombstone_until_us: int) -> int:
+        """Remove (and tombstone) the queue's tasks created before the given time; how many went."""
+        ...
+
+    def task_tombstoned(self, name: str) -> bool: ...
+
+    def tasks_after(self, queue_name: str, after: str) -> Iterator[Task]:
+        """The queue's tasks in name order, strictly after `after` ('' for the first)."""
+        ...
+
+    def count_tasks(self, queue_name: str) -> int: ...
+
+    def pending_schedule(self, queue_name: str) -> list[tuple[int, str]]:
+        """(schedule_us, task name) of every task of the queue, oldest first: the heap's rebuild."""
+        ...
+
+    # location settings and batch operations
+    def cmek_key(self, location: str) -> str: ...
+
+    def put_cmek_key(self, location: str, key: str) -> None: ...
+
+    def get_operation(self, name: str) -> bytes | None: ...
+
+    def operation_for_request(self, request_key: str) -> bytes | None: ...
+
+    def put_operation(self, name: str, request_key: str, data: bytes, keep: int) -> None:
+        """Store a finished operation (serialized), keeping at most `keep`, the oldest dropped."""
+        ...
+
+    # housekeeping
+    def expire_tombstones(self, now_us: int) -> None: ...
+
+    def usage(self) -> Usage: ...
+
+    def clear(self) -> None:
+        """Forget everything stored."""
+        ...
+
+    def close(self) -> None: ...
+
+
+def open_storage(data_dir: str) -> Storage:
+    """The memory backend for '', else SQLite in `data_dir` (created if missing, locked while open)."""
+    if not data_dir:
+        from .memory import MemoryStorage
+
+        return MemoryStorage()
+    from .sqlite import SqliteStorage
+
+    return SqliteStorage(data_dir)
+
+
+__all__ = ["Inserted", "Storage", "StorageError", "Usage", "open_storage"]
