@@ -52,6 +52,15 @@ class EmulatorProcess:
             self._terminated = True
             self.process.terminate()
 
+    def kill(self) -> int:
+        """SIGKILL, as a crash or `kill -9` would; returns the exit code."""
+        self.process.kill()
+        try:
+            return self.process.wait(timeout=10)
+        finally:
+            if self.process.stdout is not None:
+                self.process.stdout.close()
+
     def stop(self) -> int:
         """SIGTERM, then wait (bounded); returns the exit code."""
         self.terminate()

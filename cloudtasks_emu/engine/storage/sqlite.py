@@ -231,8 +231,12 @@ class SqliteStorage:
         self._next_expiry = None
 
     def close(self) -> None:
+        """Close the database and let go of DIR; closing twice is harmless."""
+        if self._lock_fd < 0:
+            return
         self._db.close()
         os.close(self._lock_fd)
+        self._lock_fd = -1
 
 
 def _lock(data_dir: str) -> int:
