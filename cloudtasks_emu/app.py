@@ -49,7 +49,9 @@ class Emulator:
         self.faults = Faults()
         self.dispatcher = Dispatcher(settings, self.tokens, self.faults)
         store = open_storage(settings.data_dir)
-        self.service = TasksService(settings, self.clock, Scheduler(store, self.clock, self.dispatcher.deliver))
+        self.service = TasksService(
+            settings, self.clock, Scheduler(store, self.clock, self.dispatcher.deliver, settings.attempt_journal_size)
+        )
         self.controls = Controls(self.service, self.clock, self.faults)
         operations = Operations(self.service)
         versions = {v: CloudTasksApi(codec, self.service, operations) for v, codec in CODECS.items()}

@@ -72,6 +72,13 @@ def parse_args(argv: list[str]) -> Settings:
     start.add_argument(
         "--data-dir", default=defaults.data_dir, metavar="DIR", help="keep state in SQLite in DIR (default: memory)"
     )
+    start.add_argument(
+        "--attempt-journal-size",
+        type=int,
+        default=defaults.attempt_journal_size,
+        metavar="N",
+        help="push attempts remembered per queue for /_emu/attempts (default %(default)s)",
+    )
     start.add_argument("--config", default="", metavar="FILE", help="YAML file of queues to create at start")
     start.add_argument("--virtual-clock", action="store_true", help="time moves only through the admin API")
     start.add_argument(
@@ -100,6 +107,7 @@ def parse_args(argv: list[str]) -> Settings:
         queues=args.queue,
         config_file=args.config,
         data_dir=args.data_dir,
+        attempt_journal_size=args.attempt_journal_size,
         max_tasks=args.max_tasks,
         max_task_bytes=args.max_task_bytes,
         allow_remote_admin=args.allow_remote_admin,

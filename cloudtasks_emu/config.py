@@ -35,6 +35,7 @@ class Settings:
     # Who may call over HTTP besides the emulator's own names and pages ("*" in hosts: any name).
     allowed_hosts: list[str] = field(default_factory=list)
     allow_origins: list[str] = field(default_factory=list)
+    attempt_journal_size: int = 100  # push attempts remembered per queue (admin API, dashboard)
     data_dir: str = ""  # '' keeps state in memory; a directory keeps it in SQLite there
 
 

@@ -25,7 +25,7 @@ class Controls:
         return {
             "now": now,
             "time": dt.datetime.fromtimestamp(now, dt.UTC).isoformat().replace("+00:00", "Z"),
-            "virtual": isinstance(self._clock, FakeClock),
+            "virtual": self._clock.virtual,
         }
 
     def move_clock(self, *, by_s: float | None = None, to: float | None = None) -> None:
@@ -44,7 +44,7 @@ class Controls:
             clock.set(to)
 
     async def drain(self, timeout_s: float, queue: str = "") -> bool:
-        return await self._service.scheduler.drain(min(timeout_s, 600), [queue] if queue else None)
+        return await self._service.drain(min(timeout_s, 600), [queue] if queue else None)
 
     def reset(self, queue: str = "") -> None:
         """Forget one queue, or everything (faults included)."""
@@ -62,8 +62,7 @@ class Controls:
                 "error": a.error,
                 "latency_ms": round(a.latency_s * 1000, 3),
                 "time": a.at,
-                "retry_count": a.retry_count,
+                "retry_count": a.attempt - 1,
             }
-            for a in self._service.scheduler.recent
-            if not queue or a.queue == queue
+            for a in self._service.attempts(queue or None)
         ]

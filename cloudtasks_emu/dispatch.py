@@ -11,7 +11,7 @@ from multidict import CIMultiDict
 from yarl import URL
 
 from .config import Settings
-from .engine.scheduler import AttemptContext, Outcome
+from .engine.attempts import EXCERPT_BYTES, AttemptContext, Outcome
 from .faults import Faults, act_out
 from .model import AppEngineRequest, HttpRequest, Queue, Routing, Task, Token, UriOverride
 from .tokens import TokenMinter
@@ -50,6 +50,7 @@ class Dispatcher:
         assert self._session is not None
         method, url, headers, body = self.build(queue, task, context)
         outcome.url = url
+        outcome.request_headers = dict(headers)
         if (fault := self.faults.for_dispatch(url)) is not None:
             return act_out(fault, outcome)
         loop = asyncio.get_running_loop()
@@ -66,7 +67,7 @@ class Dispatcher:
                 outcome.status = response.status
                 # Only the status matters: read a little to keep the connection reusable, and drop
                 # the connection rather than read a huge body.
-                await response.content.read(MAX_RESPONSE_READ)
+                outcome.response_excerpt = (await response.content.read(MAX_RESPONSE_READ))[:EXCERPT_BYTES]
                 if not response.content.at_eof():
                     response.close()
         except (aiohttp.ClientError, OSError, ValueError) as error:

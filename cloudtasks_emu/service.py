@@ -2,25 +2,20 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import copy
-import hashlib
-import json
 import random
-import re
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from typing import Generic, TypeVar
+from collections.abc import Callable
 
 from . import names
 from .clock import Clock, to_us
 from .config import MAX_SCHEDULE_AHEAD_S, Settings
+from .engine.journal import JournalEntry
 from .engine.leases import MAX_TASKS, Leases, lease_seconds, parse_filter
 from .engine.scheduler import Scheduler
 from .engine.storage import Inserted, Storage
 from .engine.storage.memory import MemoryStorage
 from .errors import NOT_FOUND_MESSAGE, Code, EmuError, invalid
+from .listing import Page, clamp_page_size, decode_page_token, page, queue_filter
 from .model import HttpRequest, PullMessage, Queue, QueueState, QueueStats, Task, task_size
 
 QUEUE_MISSING = (
@@ -37,14 +32,6 @@ TASK_TOO_RECENT = (
 )
 QUEUE_TOO_RECENT = "The queue cannot be created because a queue with this name existed too recently."
 
-T = TypeVar("T")
-
-
-@dataclass(slots=True)
-class Page(Generic[T]):
-    items: list[T]
-    next_token: str
-
 
 class TasksService:
     """One method per operation of the API. Transports convert protos to the model and back."""
@@ -52,7 +39,7 @@ class TasksService:
     def __init__(self, settings: Settings, clock: Clock, scheduler: Scheduler | None = None) -> None:
         self.settings = settings
         self.clock = clock
-        self.scheduler = scheduler or Scheduler(MemoryStorage(), clock)
+        self.scheduler = scheduler or Scheduler(MemoryStorage(), clock, journal_size=settings.attempt_journal_size)
         self.store: Storage = self.scheduler.store
         self.leases = Leases(self.scheduler)
         self._random = random.Random()
@@ -187,10 +174,10 @@ class TasksService:
     def list_queues(self, parent: str, filter_: str, page_size: int, page_token: str, max_page: int) -> Page[Queue]:
         names.parse_location(parent)
         keep = queue_filter(filter_)
-        size = _page_size(page_size, max_page)
+        size = clamp_page_size(page_size, max_page)
         after = decode_page_token(page_token, filter_)
         matching = (q for q in self.store.queues_after(parent + "/queues/", after) if keep(q))
-        return _page(matching, size, lambda q: q.name, filter_)
+        return page(matching, size, lambda q: q.name, filter_)
 
     # tasks
     def _tombstone_until(self, queue: Queue) -> int:
@@ -334,11 +321,20 @@ class TasksService:
 
     def list_tasks(self, parent: str, page_size: int, page_token: str, max_page: int) -> Page[Task]:
         queue = self.require_queue(parent)
-        size = _page_size(page_size, max_page)
+        size = clamp_page_size(page_size, max_page)
         after = decode_page_token(page_token, "")
         if after and not after.startswith(queue.name + "/tasks/"):
             raise invalid("Invalid page token.")
-        return _page(self.store.tasks_after(queue.name, after), size, lambda t: t.name, "")
+        return page(self.store.tasks_after(queue.name, after), size, lambda t: t.name, "")
+
+    # push attempts
+    async def drain(self, timeout_s: float, queues: list[str] | None = None) -> bool:
+        """Wait (bounded, real time) until nothing due remains undelivered; False on timeout."""
+        return await self.scheduler.drain(timeout_s, queues)
+
+    def attempts(self, queue: str | None = None, limit: int | None = None) -> list[JournalEntry]:
+        """The latest push attempts, oldest first: of one queue, or of all queues merged by time."""
+        return self.scheduler.journal.entries(queue, limit)
 
     def queue_stats(self, queue: Queue) -> QueueStats:
         oldest, executed, concurrent, rate = self.scheduler.stats(queue)
@@ -365,6 +361,7 @@ class TasksService:
         for name in list(self.scheduler.runtimes):
             self.scheduler.queue_deleted(name)
         self.store.clear()
+        self.scheduler.journal.clear()
         self.declare_queues(None, [copy.deepcopy(queue) for queue in self.startup_queues])
 
 
@@ -387,71 +384,3 @@ def _pacific(at_us: int) -> str:
     except ZoneInfoNotFoundError:  # no tz database on the machine
         from datetime import UTC as zone  # type: ignore[assignment]
     return datetime.fromtimestamp(at_us // 1_000_000, zone).isoformat()
-
-
-def _page_size(page_size: int, max_page: int) -> int:
-    if page_size < 0:
-        raise invalid("page_size must not be negative.")
-    return min(page_size or max_page, max_page)
-
-
-def _filter_digest(filter_: str) -> str:
-    return hashlib.sha256(filter_.encode()).hexdigest()[:12]
-
-
-def encode_page_token(after: str, filter_: str) -> str:
-    raw = json.dumps({"after": after, "filter": _filter_digest(filter_)}).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_page_token(token: str, filter_: str) -> str:
-    """The name to continue after; INVALID_ARGUMENT for a foreign token or a changed filter."""
-    if not token:
-        return ""
-    try:
-        data = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
-        after, digest = data["after"], data["filter"]
-    except (ValueError, binascii.Error, KeyError, TypeError) as exc:
-        raise invalid("Invalid page token.") from exc
-    if not isinstance(after, str) or digest != _filter_digest(filter_):
-        raise invalid("Invalid page token: the filter changed between pages.")
-    return after
-
-
-def _page(items: Iterator[T], size: int, key: Callable[[T], str], filter_: str) -> Page[T]:
-    page: list[T] = []
-    for item in items:
-        if len(page) == size:
-            return Page(page, encode_page_token(key(page[-1]), filter_))
-        page.append(item)
-    return Page(page, "")
-
-
-_FILTER_TERM = re.compile(r"\s*([A-Za-z_.]+)\s*(?::|=)\s*(\"[^\"]*\"|[^\s\"]+)\s*")
-_TARGET_FIELDS: dict[str, Callable[[Queue], bool]] = {
-    "app_engine_http_target": lambda q: not q.pull and q.http_target is None,
-    "app_engine_http_queue": lambda q: not q.pull and q.http_target is None,
-    "app_engine_routing_override": lambda q: q.app_engine_routing_override is not None,
-    "http_target": lambda q: q.http_target is not None,
-    "pull_target": lambda q: q.pull,
-}
-
-
-def queue_filter(filter_: str) -> Callable[[Queue], bool]:
-    """A predicate for ListQueues' filter: `state: PAUSED`, `http_target: *`, joined by AND."""
-    checks: list[Callable[[Queue], bool]] = []
-    for term in re.split(r"\s+AND\s+", filter_.strip()) if filter_.strip() else []:
-        match = _FILTER_TERM.fullmatch(term)
-        if not match:
-            raise invalid(f"Invalid filter: {filter_!r}.")
-        field, value = match.group(1), match.group(2).strip('"')
-        snake = re.sub(r"(?<!^)([A-Z])", r"_\1", field).lower()
-        if snake == "state":
-            if value not in QueueState.__members__:
-                raise invalid(f"Invalid filter: unknown queue state {value!r}.")
-            checks.append(lambda q, state=value: q.state == state)  # type: ignore[misc]
-        elif snake in _TARGET_FIELDS and value == "*":
-            checks.append(_TARGET_FIELDS[snake])
-        else:
-            raise invalid(f"Invalid filter: unsupported term {term.strip()!r}.")
-    return lambda q: all(check(q) for check in checks)

@@ -78,26 +78,21 @@ class Leases:
             if oldest is None:
                 return []
             tag = _tag(oldest)
+        # A tag filter reads that tag's own heap, so other tags' backlog costs nothing.
+        heap = rt.heap if not kind else self.scheduler.tag_heap(rt, tag or "")
         leased: list[Task] = []
-        skipped: list[tuple[int, int, str]] = []
         until_us = now_us + duration_s * 1_000_000
         while len(leased) < max_tasks:
-            task = rt.top(self.store)
+            task = rt.top(self.store, heap)
             if task is None or task.schedule_us > now_us:
                 break
-            entry = heapq.heappop(rt.heap)
-            if kind and _tag(task) != tag:
-                skipped.append(entry)
-                continue
             cost = size(task)
             if leased and cost > budget_bytes:
-                skipped.append(entry)
                 break
+            heapq.heappop(heap)
             budget_bytes -= cost
             self._start_lease(queue, task, until_us, now_us)
             leased.append(task)
-        for entry in skipped:
-            heapq.heappush(rt.heap, entry)
         return leased
 
     def _start_lease(self, queue: Queue, task: Task, until_us: int, now_us: int) -> None:

@@ -104,3 +104,16 @@ async def test_a_lease_survives_a_restart_with_the_same_schedule_time(
     assert again.service.lease_tasks(QUEUE, 10, 60, "", 1 << 30, lambda _: 1) == []
     again.service.acknowledge_task(leased.name, leased.schedule_us)
     assert again.service.store.get_task(leased.name) is None
+
+
+async def test_the_tag_index_follows_new_tasks_and_returned_leases(store: Storage) -> None:
+    engine = pull_engine(store, FakeClock(1000.0))
+    for n in range(50):
+        engine.pull_task(f"blue{n}", tag="blue")
+    engine.pull_task("red0", tag="red")
+    [first] = lease(engine, seconds=10, filter_="tag=red")
+    engine.pull_task("red1", tag="red")  # added after the index was built
+    assert [t.name.rsplit("/", 1)[1] for t in lease(engine, filter_="tag=red")] == ["red1"]
+    engine.clock.advance(10)  # the first lease ran out: red0 is leasable again
+    assert [t.name for t in lease(engine, filter_="tag=red")] == [first.name]
+    assert len(lease(engine, max_tasks=100)) == 50

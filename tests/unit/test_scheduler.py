@@ -155,3 +155,61 @@ async def test_a_full_store_refuses_new_tasks(store: Storage) -> None:
     engine.push_task("a")
     with pytest.raises(EmuError, match="max-tasks"):
         engine.push_task("b")
+
+
+def other_tasks() -> set[asyncio.Task[object]]:
+    return {t for t in asyncio.all_tasks() if t is not asyncio.current_task() and not t.done()}
+
+
+async def test_each_attempt_is_one_task_and_nothing_is_left_behind(store: Storage) -> None:
+    hold = asyncio.Event()
+    clock = FakeClock(1000.0)
+    engine = make_queue(store, clock, ScriptedDeliver(hold=hold))
+    for name in ["a", "b", "c"]:
+        engine.push_task(name)
+    engine.push_task("later", delay_s=60)  # keeps the loop parked on a timer
+    for _ in range(10):
+        await asyncio.sleep(0)
+    assert engine.deliver.names() == ["a", "b", "c"]
+    assert len(other_tasks()) == 1 + 3  # the queue's loop and one per attempt
+    hold.set()
+    await engine.drain()
+    assert len(other_tasks()) == 1
+    assert clock.pending_timers == 1  # the parked loop's wake-up, nothing from the attempts
+    engine.service.delete_queue(QUEUE)
+    for _ in range(3):
+        await asyncio.sleep(0)
+    assert other_tasks() == set()
+    assert clock.pending_timers == 0
+
+
+async def test_a_missed_deadline_times_the_attempt_out_in_virtual_time(store: Storage) -> None:
+    clock = FakeClock(1000.0)
+    engine = make_queue(store, clock, ScriptedDeliver(hold=asyncio.Event()), min_backoff_s=100)
+    task = engine.push_task("slow")
+    task.dispatch_deadline_ms = 15_000
+    store.update_task(task)  # (re-read by the loop before its first attempt)
+    for _ in range(5):
+        await asyncio.sleep(0)
+    clock.advance(15)
+    await engine.drain()
+    [entry] = engine.service.attempts(QUEUE)
+    assert (entry.status, entry.error, entry.attempt) == (None, "timeout", 1)
+    stored = store.get_task(task.name)
+    assert stored is not None
+    assert stored.previous_response == 0  # App Engine: instance unavailable
+    assert stored.retry_reason == "Instance Unavailable"
+
+
+async def test_the_journal_keeps_what_was_sent_and_answered(store: Storage) -> None:
+    engine = make_queue(store, FakeClock(1000.0), ScriptedDeliver(statuses=[500]), min_backoff_s=1)
+    engine.push_task("t")
+    await engine.drain()
+    engine.clock.advance(1)
+    await engine.drain()
+    first, second = engine.service.attempts(QUEUE)
+    assert (first.task, first.status, first.attempt, first.url) == (f"{QUEUE}/tasks/t", 500, 1, "http://handler/t")
+    assert (second.status, second.attempt, second.at) == (200, 2, 1001.0)
+    assert engine.service.attempts(QUEUE, limit=1) == [second]
+    engine.service.reset()
+    assert engine.service.attempts() == []
