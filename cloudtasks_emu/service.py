@@ -216,7 +216,7 @@ class TasksService:
             task.name = self._new_task_name(parent)
         self._check_room(task_size(task))
         inserted = self.store.insert_task(queue.name, task)
-        while not named and inserted != Inserted.OK:  # a generated name that just got taken
+        while not named and inserted != Inserted.OK:  # a generated name already in use
             task.name = self._new_task_name(parent)
             inserted = self.store.insert_task(queue.name, task)
         if inserted == Inserted.EXISTS:
@@ -240,11 +240,8 @@ class TasksService:
             )
 
     def _new_task_name(self, parent: str) -> str:
-        # The cloud's generated IDs are long decimal numbers.
-        while True:
-            name = f"{parent}/tasks/{self._random.getrandbits(64)}"
-            if self.store.get_task(name) is None and not self.store.task_tombstoned(name):
-                return name
+        # The cloud's generated IDs are long decimal numbers; insert_task tells if one is taken.
+        return f"{parent}/tasks/{self._random.getrandbits(64)}"
 
     def get_task(self, name: str) -> Task:
         task_name = names.parse_task(name)

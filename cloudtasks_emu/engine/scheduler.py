@@ -227,15 +227,13 @@ class Scheduler:
         rt.wake.set()
         self._changed.set()
         self._record(queue, task, context, outcome, now)
-        current = self.store.get_task(task.name)
-        if current is None or current.create_us != task.create_us:
-            return  # deleted, purged or its queue deleted while in flight
-        task = current
+        if self.runtimes.get(rt.name) is not rt:
+            return  # its queue was deleted or reset meanwhile (a task's name stays tombstoned)
         attempts.settle(task, outcome, to_us(now))
         if outcome.ok:
             rt.finished_at.append(now)
             rt.bucket.recover()
-            self.store.remove_task(task.name, tombstone_until_us(queue, now))
+            self.store.remove_task(task.name, tombstone_until_us(queue, now))  # False if deleted meanwhile
             return
         if attempts.slows_queue(task, outcome):
             rt.bucket.throttle()
@@ -245,8 +243,8 @@ class Scheduler:
             self.store.remove_task(task.name, tombstone_until_us(queue, now))
             return
         task.schedule_us = retry_at
-        self.store.update_task(task)
-        self.schedule(queue, task)
+        if self.store.update_task(task):  # False: deleted or purged while in flight
+            self.schedule(queue, task)
 
     def _record(self, queue: Queue, task: Task, context: AttemptContext, outcome: Outcome, now: float) -> None:
         entry = JournalEntry(

@@ -27,12 +27,12 @@ from typing import Any
 
 import aiohttp
 
-from . import compare, port, pull, push, queued, report
+from . import compare, port, pull, push, queued, report, storage
 from .procs import REPO, OthersMeter, Proc, start_floor, start_handler, start_ours, start_theirs
 from .profiling import PySpy
 from .wire import CloudTasks
 
-SECTIONS = ("startup", "floor", "port", "create", "memory", "list", "burst", "paced", "retry", "pull")
+SECTIONS = ("startup", "floor", "port", "create", "memory", "list", "burst", "paced", "retry", "pull", "storage")
 COMPARED = ("startup", "create", "memory", "list", "paced")  # what gcloud-tasks-emulator can run
 PRESETS = ("quick", "default", "full")
 # flag: (help, quick, default, full); the full sizes are the issue's.
@@ -61,6 +61,13 @@ SIZES: dict[str, tuple[str, Any, Any, Any]] = {
     "retry_tasks": ("tasks in the retry run", 3, 5, 5),
     "pull_tasks": ("tasks in the pull run", 1000, 10_000, 10_000),
     "startup_runs": ("emulator starts timed", 3, 5, 7),
+    "storage_calls": ("CreateTask calls per backend per round (storage)", 2000, 5000, 20_000),
+    "restart_levels": (
+        "queued tasks at which kill-to-ready is timed (storage)",
+        [1000],
+        [100_000],
+        [100_000, 1_000_000],
+    ),
 }
 
 
@@ -167,6 +174,9 @@ def plan(
         with start() as emu:
             await queued.run(emu, q_sizes, results, spy)
 
+    async def storage_group() -> None:
+        results["storage"] = await storage.run(args, args.out.parent / "logs")
+
     async def delivery_group() -> None:
         with start() as emu, start_handler(args.out.parent / "logs") as handler_proc:
             await delivery(emu, handler_proc, args, sections, results)
@@ -177,6 +187,7 @@ def plan(
         "port": (port_group, "port" in sections),
         "queued": (queued_group, any(levels.values())),
         "delivery": (delivery_group, bool(sections & {"burst", "paced", "retry", "pull"})),
+        "storage": (storage_group, "storage" in sections),
     }
     return {name: group for name, (group, chosen) in groups.items() if chosen}
 
@@ -253,7 +264,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         plans[report.THEIRS] = plan(
             lambda: start_theirs(python, logs), args, args.sections & set(COMPARED), None, theirs
         )
-    for name in ("startup", "floor", "port", "queued", "delivery"):
+    for name in ("startup", "floor", "port", "queued", "delivery", "storage"):
         for kind, groups in plans.items():
             if name in groups:
                 await run_group(name, groups[name], out["results"][kind])
@@ -271,6 +282,8 @@ def main(argv: list[str] | None = None) -> None:
     args.command = " ".join(["python scripts/bench", *argv])
     result = asyncio.run(run(args))
     print(report.render(result))
+    if "storage" in result["results"][report.OURS]:
+        print(storage.render(result["results"][report.OURS]["storage"]))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2))
     print(f"wrote {args.out}")

@@ -34,29 +34,44 @@ _FIELDS: dict[type[Any], tuple[str, ...]] = {
 }
 
 
-def _plain(value: Any) -> Any:
-    if value is None or isinstance(value, bool | int | float | str):
-        if isinstance(value, enum.Enum):
-            return {"_e": type(value).__name__, "v": value.value}
-        return value
-    if isinstance(value, bytes):
-        return {"_b": base64.b64encode(value).decode()}
-    if isinstance(value, list):
-        return [_plain(item) for item in value]
-    if isinstance(value, tuple):
-        return {"_u": [_plain(item) for item in value]}
-    if isinstance(value, dict):
-        return {"_d": {key: _plain(item) for key, item in value.items()}}
-    fields = _FIELDS[type(value)]
-    out = {name: _plain(getattr(value, name)) for name in fields}
+def _enum(value: enum.Enum) -> Any:
+    return {"_e": type(value).__name__, "v": value.value}
+
+
+def _dataclass(value: Any) -> Any:
+    out = {name: _plain(getattr(value, name)) for name in _FIELDS[type(value)]}
     out["_t"] = type(value).__name__
     return out
 
 
+def _scalar(value: Any) -> Any:
+    return value
+
+
+# By exact type: one dict lookup per value instead of a chain of isinstance checks.
+_ENCODERS: dict[type[Any], Any] = {
+    type(None): _scalar,
+    bool: _scalar,
+    int: _scalar,
+    float: _scalar,
+    str: _scalar,
+    bytes: lambda value: {"_b": base64.b64encode(value).decode()},
+    list: lambda value: [_plain(item) for item in value],
+    tuple: lambda value: {"_u": [_plain(item) for item in value]},
+    dict: lambda value: {"_d": {key: _plain(item) for key, item in value.items()}},
+    **{cls: _enum for cls in _ENUMS.values()},
+    **{cls: _dataclass for cls in _CLASSES.values()},
+}
+
+
+def _plain(value: Any) -> Any:
+    return _ENCODERS[type(value)](value)
+
+
 def _rich(value: Any) -> Any:
-    if isinstance(value, list):
+    if type(value) is list:
         return [_rich(item) for item in value]
-    if not isinstance(value, dict):
+    if type(value) is not dict:
         return value
     if "_t" in value:
         cls = _CLASSES[value["_t"]]
