@@ -62,6 +62,7 @@ SIZES: dict[str, tuple[str, Any, Any, Any]] = {
     "pull_tasks": ("tasks in the pull run", 1000, 10_000, 10_000),
     "startup_runs": ("emulator starts timed", 3, 5, 7),
     "storage_calls": ("CreateTask calls per backend per round (storage)", 2000, 5000, 20_000),
+    "storage_rounds": ("alternating rounds of those calls (storage)", 1, 3, 3),
     "restart_levels": (
         "queued tasks at which kill-to-ready is timed (storage)",
         [1000],

@@ -2,7 +2,7 @@
 the baseline when a `main` branch is there), push delivery on both backends, and time from a kill to
 ready again with many tasks queued in a --data-dir.
 
-Kinds are measured in alternating rounds, so that background load falls on all of them alike.
+Kinds are measured in alternating rounds (--storage-rounds), so that background load falls on all alike.
 """
 
 from __future__ import annotations
@@ -24,8 +24,6 @@ from .procs import OUR_CMD, REPO, CpuMeter, Proc, start_handler
 from .queued import NOWHERE, WARM_UP_CALLS
 from .report import markdown
 from .wire import CloudTasks, create_task_request, run_calls
-
-ROUNDS = 3
 
 
 def main_checkout(into: Path) -> Path | None:
@@ -72,16 +70,16 @@ async def create_round(start: Callable[[], Proc], calls: int, callers: int) -> d
     return {"per_s": calls / meter.wall_s, "server_cpu_us": 1e6 * meter.used["server"] / calls}
 
 
-async def create_cpu(kinds: dict[str, Callable[[], Proc]], calls: int, callers: int) -> dict[str, Any]:
+async def create_cpu(kinds: dict[str, Callable[[], Proc]], calls: int, callers: int, count: int) -> dict[str, Any]:
     rounds: dict[str, list[dict[str, float]]] = {kind: [] for kind in kinds}
-    for _ in range(ROUNDS):
+    for _ in range(count):
         for kind, start in kinds.items():
             rounds[kind].append(await create_round(start, calls, callers))
     return {
         kind: {
             "calls": calls,
             "callers": callers,
-            "rounds": ROUNDS,
+            "rounds": count,
             "per_s": round(statistics.median(r["per_s"] for r in runs), 1),
             "server_cpu_us": round(statistics.median(r["server_cpu_us"] for r in runs), 1),
         }
@@ -120,7 +118,8 @@ async def restart(log_dir: Path, data_dir: Path, level: int) -> dict[str, Any]:
 
 
 async def run(args: Any, log_dir: Path) -> dict[str, Any]:
-    """Every storage figure; `args` carries storage_calls, callers, push_tasks, push_queues, restart_levels."""
+    """Every storage figure; `args` carries storage_calls, storage_rounds, callers, push_tasks, push_queues
+    and restart_levels."""
     out: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="bench-storage-") as tmp:
         kinds = {"memory": starter("memory", log_dir), "sqlite": starter("sqlite", log_dir, Path(tmp) / "create")}
@@ -134,7 +133,7 @@ async def run(args: Any, log_dir: Path) -> dict[str, Any]:
             return original()
 
         kinds["sqlite"] = fresh_sqlite
-        out["create"] = await create_cpu(kinds, args.storage_calls, args.callers)
+        out["create"] = await create_cpu(kinds, args.storage_calls, args.callers, args.storage_rounds)
         out["delivery"] = {}
         for kind in ("memory", "sqlite"):
             data_dir = Path(tmp) / "delivery" if kind == "sqlite" else None

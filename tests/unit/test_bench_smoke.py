@@ -34,6 +34,7 @@ def test_bench_quick_writes_every_section(tmp_path: Path) -> None:
     out = tmp_path / "bench.json"
     args = [item for pair in TINY.items() for item in pair]
     cmd = [sys.executable, str(REPO / "scripts" / "bench"), "--quick", *args, "--out", str(out)]
+    cmd += ["--sections", "startup,floor,port,create,memory,list,burst,paced,retry,pull"]  # storage: below
     done = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=80)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-4000:]
     report = json.loads(out.read_text())
@@ -45,6 +46,22 @@ def test_bench_quick_writes_every_section(tmp_path: Path) -> None:
     unmeasured = [t["target"] for t in report["targets"] if t["met"] is None]
     assert all("gcloud-tasks-emulator" in target for target in unmeasured), unmeasured
     assert "| measure | value |" in done.stdout
+
+
+@pytest.mark.timeout(90)
+def test_bench_storage_section_measures_both_backends(tmp_path: Path) -> None:
+    out = tmp_path / "bench.json"
+    tiny = ["--storage-calls", "200", "--storage-rounds", "1", "--push-tasks", "200", "--restart-levels", "100"]
+    cmd = [sys.executable, str(REPO / "scripts" / "bench"), "--sections", "storage", *tiny, "--out", str(out)]
+    done = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=80)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-4000:]
+    ours = json.loads(out.read_text())["results"]["cloudtasks-emu"]
+    assert "errors" not in ours, ours["errors"]
+    storage = ours["storage"]
+    assert {"memory", "sqlite"} <= set(storage["create"])
+    assert storage["delivery"]["sqlite"]["delivered"] == 200
+    assert storage["restart"][0]["tasks"] == 100
+    assert "sqlite / memory" in done.stdout
 
 
 @pytest.mark.parametrize("script", ["bench_push.py", "bench_pull.py"])
