@@ -11,16 +11,16 @@ from aiohttp import web
 from google.protobuf.descriptor import ServiceDescriptor
 
 from . import names
-from .api import CloudTasksApi, LocationsApi, Operations
 from .clock import Clock, FakeClock, SystemClock
+from .codec import CODECS
 from .config import Settings
 from .control import Controls
-from .convert import CODECS
 from .dispatch import Dispatcher
 from .engine.scheduler import Scheduler
 from .engine.storage import open_storage
 from .faults import Faults
 from .model import Queue
+from .proto_api import CloudTasksApi, LocationsApi, Operations
 from .queue_config import config_queues
 from .service import TasksService
 from .tokens import TokenMinter

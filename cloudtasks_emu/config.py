@@ -51,3 +51,8 @@ MAX_BATCH_CREATE = 100
 MAX_BATCH_DELETE = 1000
 MAX_URL_LENGTH = 2083
 MAX_HEADERS_BYTES = 80 * 1024
+MAX_TAG_BYTES = 500  # PullMessage.tag, and the tag a LeaseTasks filter names
+MAX_LEASE_RESPONSE_BYTES = 32 * 1024 * 1024
+# Task.dispatch_deadline: allowed [low, high] in milliseconds, by target.
+HTTP_DEADLINE_MS = (15_000, 30 * 60_000)
+APP_ENGINE_DEADLINE_MS = (15_000, 24 * 3_600_000 + 15_000)

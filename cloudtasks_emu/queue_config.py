@@ -23,7 +23,8 @@ import yaml
 from google.protobuf import json_format
 
 from . import names
-from .convert import CODECS
+from .codec import CODECS
+from .config import MAX_BURST, MAX_CONCURRENT, MAX_RATE
 from .errors import invalid
 from .model import Queue, RateLimits, RetryPolicy, Routing
 
@@ -68,7 +69,7 @@ def config_queues(text: str, default_location: str) -> list[Queue]:
         except json_format.ParseError as error:
             raise invalid(f"queues[{index}] ({entry['name']}): {error}") from error
         names.parse_queue(message.name)
-        queues.append(codec.decode_queue(message))
+        queues.append(codec.queues.decode(message))
     return queues
 
 
@@ -96,8 +97,10 @@ def _queue_yaml_entry(entry: Any, parent: str) -> Queue:
         queue.rate = RateLimits(max_concurrent_dispatches=-1)
     else:
         rate = _rate_per_s(entry.get("rate", "5/s"), label)
-        burst = _int(entry.get("bucket_size", 5), f"{label}: bucket_size", 1, 500)
-        concurrent = _int(entry.get("max_concurrent_requests", 1000), f"{label}: max_concurrent_requests", 1, 5000)
+        burst = _int(entry.get("bucket_size", 5), f"{label}: bucket_size", 1, MAX_BURST)
+        concurrent = _int(
+            entry.get("max_concurrent_requests", 1000), f"{label}: max_concurrent_requests", 1, MAX_CONCURRENT
+        )
         queue.rate = RateLimits(rate, burst, concurrent)
     if entry.get("target"):
         version, _, service = str(entry["target"]).rpartition(".")
@@ -131,8 +134,8 @@ def _rate_per_s(value: Any, label: str) -> float:
     if not match:
         raise invalid(f"{label}: rate must look like 5/s, 100/m, 10/h or 1/d, not {value!r}.")
     rate = float(match.group(1)) / _UNITS_S[match.group(2)]
-    if not 0 < rate <= 500:
-        raise invalid(f"{label}: rate must be more than 0 and at most 500/s.")
+    if not 0 < rate <= MAX_RATE:
+        raise invalid(f"{label}: rate must be more than 0 and at most {MAX_RATE:g}/s.")
     return rate
 
 

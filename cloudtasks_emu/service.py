@@ -118,29 +118,43 @@ class TasksService:
         queue.state = QueueState.RUNNING
         return self._save_queue(queue)
 
-    def update_queue(self, queue: Queue) -> Queue:
-        """Store `queue` (already merged with its previous state); creates it if absent, as the cloud does."""
-        names.parse_queue(queue.name)
-        self._expire()
-        if self.store.get_queue(queue.name) is None and self.store.queue_tombstoned(queue.name):
-            raise EmuError(Code.FAILED_PRECONDITION, QUEUE_TOO_RECENT)
+    def update_queue(self, queue: Queue, reenable: bool = False) -> Queue:
+        """Store `queue`'s settings: UpdateQueue's and queue.yaml's upsert.
+
+        A new name creates the queue. An existing queue keeps what no request sets (its state,
+        purge time and IAM policy); `reenable` turns DISABLED back to RUNNING, as queue.yaml does.
+
+        Raises:
+            EmuError: INVALID_ARGUMENT when the queue would switch between push and pull,
+                FAILED_PRECONDITION while the name is blocked after a delete.
+        """
+        existing = self._check_upsert(queue)
+        if existing is not None:
+            reopened = reenable and existing.state == QueueState.DISABLED
+            queue.state = QueueState.RUNNING if reopened else existing.state
+            queue.purge_time_us, queue.iam_policy = existing.purge_time_us, existing.iam_policy
         return self._save_queue(queue)
 
+    def _check_upsert(self, queue: Queue) -> Queue | None:
+        """The stored queue `queue` would replace, once the upsert is known to be allowed."""
+        names.parse_queue(queue.name)
+        self._expire()
+        existing = self.store.get_queue(queue.name)
+        if existing is None and self.store.queue_tombstoned(queue.name):
+            raise EmuError(Code.FAILED_PRECONDITION, QUEUE_TOO_RECENT)
+        if existing is not None and existing.pull != queue.pull:
+            raise invalid(f"The target type of queue {queue.name} cannot be changed between push and pull.")
+        return existing
+
     def declare_queues(self, parent: str | None, queues: list[Queue]) -> None:
-        """Create or update `queues` as queue.yaml does: state and history kept, DISABLED ones
-        re-enabled; with a `parent`, its queues that are not declared become DISABLED."""
+        """Upsert `queues` as queue.yaml does, all or none; with a `parent`, its queues that are
+        not declared become DISABLED."""
         for queue in queues:
-            existing = self.store.get_queue(queue.name)
-            if existing is not None and existing.pull != queue.pull:
-                raise invalid(f"{queue.name}: a queue's mode (push or pull) cannot be changed.")
-        declared = {queue.name for queue in queues}
+            self._check_upsert(queue)
         for queue in queues:
-            existing = self.store.get_queue(queue.name)
-            if existing is not None:
-                queue.state = QueueState.RUNNING if existing.state == QueueState.DISABLED else existing.state
-                queue.purge_time_us, queue.iam_policy = existing.purge_time_us, existing.iam_policy
-            self._save_queue(queue)
+            self.update_queue(queue, reenable=True)
         if parent is not None:
+            declared = {queue.name for queue in queues}
             for queue in list(self.store.queues_after(parent + "/queues/", "")):
                 if queue.name not in declared:
                     queue.state = QueueState.DISABLED
@@ -207,7 +221,7 @@ class TasksService:
         if task.schedule_us > now + MAX_SCHEDULE_AHEAD_S * 1_000_000:
             raise invalid(
                 f"The Task.scheduleTime, {_pacific(task.schedule_us)}, is too far in the future. "
-                "Schedule time must be no more than 720h in the future."
+                f"Schedule time must be no more than {MAX_SCHEDULE_AHEAD_S // 3600}h in the future."
             )
         task.schedule_us = max(task.schedule_us, now)
         task.create_us = now - now % 1_000_000

@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable
 
 from ..clock import to_us
+from ..config import MAX_TAG_BYTES
 from ..errors import Code, EmuError, invalid
 from ..model import Attempt, PullMessage, Queue, Task
 from .scheduler import Scheduler, tombstone_until_us
@@ -44,8 +45,8 @@ def parse_filter(filter_: str) -> tuple[str, str | None]:
     if match.group(1) is None and match.group(2) is None:
         return "oldest_tag", None
     tag = match.group(1) if match.group(1) is not None else match.group(2)
-    if len(tag.encode()) > 500:
-        raise invalid("The tag in the filter must be at most 500 bytes.")
+    if len(tag.encode()) > MAX_TAG_BYTES:
+        raise invalid(f"The tag in the filter must be at most {MAX_TAG_BYTES} bytes.")
     return "tag", tag
 
 

@@ -17,12 +17,12 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 from google.protobuf.message import Message
 
-from ..convert import check_well_known
+from ..codec import check_well_known
 from ..errors import Code, EmuError, rest_error_body
 from ..faults import Faults, queue_of
 
 if TYPE_CHECKING:
-    from ..api import CloudTasksApi, LocationsApi, Operations
+    from ..proto_api import CloudTasksApi, LocationsApi, Operations
 
 logger = logging.getLogger(__name__)
 

@@ -33,7 +33,7 @@ from .guard import require_json
 if TYPE_CHECKING:
     from multidict import MultiMapping
 
-    from ..api import CloudTasksApi
+    from ..proto_api import CloudTasksApi
 
 logger = logging.getLogger(__name__)
 
@@ -159,7 +159,7 @@ def build_routes(apis: Apis) -> list[Route]:
             "GetLocation": (locations_pb2.GetLocationRequest, apis.locations.get_location, _same),
             "BufferTask": (BufferTaskRequest, functools.partial(_buffer_task, api), lambda task: {"task": task}),
         }
-        if not api.codec.b2:
+        if api.spec.operations:
             extras["GetOperation"] = (operations_pb2.GetOperationRequest, apis.operations.get_operation, _same)
         for rpc, (request_type, call, reply) in extras.items():
             routes += _routes_of(rpc, _EXTRA_RULES[rpc], version, request_type, call, reply)

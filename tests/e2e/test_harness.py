@@ -267,7 +267,7 @@ def test_upload_queue_yaml_creates_updates_and_disables(channel: Any) -> None:
     assert client.get_queue(name=f"{parent}/queues/b").state.name == "DISABLED"
     upload("queue:\n- name: a\n  rate: 1/s\n- name: b\n  mode: pull\n")
     assert client.get_queue(name=f"{parent}/queues/b").state.name == "RUNNING"
-    with pytest.raises(exceptions.InvalidArgument, match="mode"):
+    with pytest.raises(exceptions.InvalidArgument, match="target type of queue .*queues/a cannot be changed"):
         upload("queue:\n- name: a\n  mode: pull\n")
     with pytest.raises(exceptions.InvalidArgument, match="YAML"):
         upload("queue: [")

@@ -155,10 +155,12 @@ def test_dispatch_deadline_range(client: Any, version: str, http_queue: str, que
     short.dispatch_deadline = duration_pb2.Duration(seconds=10)
     with pytest.raises(exceptions.InvalidArgument, match=r"between \[15s, 30m\]"):
         client.create_task(parent=http_queue, task=short)
-    long = app_engine_task(version)
-    long.dispatch_deadline = duration_pb2.Duration(seconds=25 * 3600)
+    longest = app_engine_task(version)
+    longest.dispatch_deadline = duration_pb2.Duration(seconds=24 * 3600 + 15)
+    assert client.create_task(parent=queue_name, task=longest).dispatch_deadline.total_seconds() == 24 * 3600 + 15
+    longest.dispatch_deadline = duration_pb2.Duration(seconds=24 * 3600 + 15, nanos=1_000_000)
     with pytest.raises(exceptions.InvalidArgument, match=r"between \[15s, 24h15s\]"):
-        client.create_task(parent=queue_name, task=long)
+        client.create_task(parent=queue_name, task=longest)
     ok = http_task(version)
     ok.dispatch_deadline = duration_pb2.Duration(seconds=60, nanos=1_500_000)
     assert client.create_task(parent=http_queue, task=ok).dispatch_deadline.total_seconds() == pytest.approx(60.001)

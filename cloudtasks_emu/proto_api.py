@@ -1,7 +1,7 @@
-"""One method per RPC: the request proto of a version in, its response proto out.
+"""The proto-level face of the service: one method per RPC, a version's request proto in, its response out.
 
-gRPC servicers and the REST gateway both call these; behaviour lives in TasksService, and
-proto <-> model in convert.Codec.
+gRPC servicers and the REST gateway both call these. Behaviour lives in TasksService (the only
+thing called here), proto <-> model in the codec package.
 """
 
 from __future__ import annotations
@@ -19,15 +19,20 @@ from google.protobuf import empty_pb2, field_mask_pb2
 from google.rpc import status_pb2
 
 from . import names
-from .config import MAX_BATCH_CREATE, MAX_BATCH_DELETE, MAX_LIST_QUEUES_PAGE, MAX_LIST_TASKS_PAGE
-from .convert import Codec
+from .codec import Codec
+from .config import (
+    MAX_BATCH_CREATE,
+    MAX_BATCH_DELETE,
+    MAX_LEASE_RESPONSE_BYTES,
+    MAX_LIST_QUEUES_PAGE,
+    MAX_LIST_TASKS_PAGE,
+)
 from .errors import NOT_FOUND_MESSAGE, Code, EmuError, invalid
 from .model import Task
 from .queue_config import load_yaml, queue_yaml_queues
 from .service import TasksService
 
 EMPTY_POLICY_ETAG = b"ACAB"
-MAX_LEASE_RESPONSE_BYTES = 32 * 1024 * 1024
 _KMS_KEY = re.compile(r"projects/[^/]+/locations/[^/]+/keyRings/[^/]+/cryptoKeys/[^/]+")
 
 
@@ -59,6 +64,7 @@ class CloudTasksApi:
 
     def __init__(self, codec: Codec, service: TasksService, operations: Operations) -> None:
         self.codec = codec
+        self.spec = codec.spec
         self.pb = codec.pb
         self.service = service
         self.operations = operations
@@ -67,7 +73,7 @@ class CloudTasksApi:
     def _encode_queue(self, queue: Any, read_mask: field_mask_pb2.FieldMask | None = None) -> Any:
         paths = list(read_mask.paths) if read_mask is not None else []
         stats = self.service.queue_stats(queue) if "stats" in paths else None
-        full = self.codec.encode_queue(queue, stats)
+        full = self.codec.queues.encode(queue, stats)
         if not paths:
             return full
         _check_mask(read_mask, full)  # type: ignore[arg-type]
@@ -76,7 +82,7 @@ class CloudTasksApi:
         return trimmed
 
     def _read_mask(self, request: Any) -> field_mask_pb2.FieldMask | None:
-        return request.read_mask if not self.codec.v2 and request.HasField("read_mask") else None
+        return request.read_mask if self.spec.read_mask and request.HasField("read_mask") else None
 
     def list_queues(self, request: Any) -> Any:
         page = self.service.list_queues(
@@ -92,8 +98,8 @@ class CloudTasksApi:
 
     def create_queue(self, request: Any) -> Any:
         names.parse_location(request.parent)
-        queue = self.codec.decode_queue(request.queue)
-        return self.codec.encode_queue(self.service.create_queue(request.parent, queue))
+        queue = self.codec.queues.decode(request.queue)
+        return self.codec.queues.encode(self.service.create_queue(request.parent, queue))
 
     def update_queue(self, request: Any) -> Any:
         """Merge the masked fields into the stored queue (or create it), as the cloud's upsert does."""
@@ -103,38 +109,30 @@ class CloudTasksApi:
         if existing is None:
             merged = request.queue
         else:
-            merged = self.codec.encode_queue(existing)
+            merged = self.codec.queues.encode(existing)
             mask = request.update_mask
             if mask.paths:
                 _check_mask(mask, merged)
                 mask.MergeMessage(request.queue, merged, replace_message_field=True, replace_repeated_field=True)
             else:
                 merged = request.queue
-        queue = self.codec.decode_queue(merged)
-        if existing is not None:
-            if queue.pull != existing.pull:
-                raise invalid("The queue's target type cannot be changed.")
-            queue.state, queue.purge_time_us, queue.iam_policy = (
-                existing.state,
-                existing.purge_time_us,
-                existing.iam_policy,
-            )
-        else:
+        queue = self.codec.queues.decode(merged)
+        if existing is None:
             names.parse_location(names.location_of(name))
-        return self.codec.encode_queue(self.service.update_queue(queue))
+        return self.codec.queues.encode(self.service.update_queue(queue))
 
     def delete_queue(self, request: Any) -> empty_pb2.Empty:
         self.service.delete_queue(request.name)
         return empty_pb2.Empty()
 
     def purge_queue(self, request: Any) -> Any:
-        return self.codec.encode_queue(self.service.purge_queue(request.name))
+        return self.codec.queues.encode(self.service.purge_queue(request.name))
 
     def pause_queue(self, request: Any) -> Any:
-        return self.codec.encode_queue(self.service.pause_queue(request.name))
+        return self.codec.queues.encode(self.service.pause_queue(request.name))
 
     def resume_queue(self, request: Any) -> Any:
-        return self.codec.encode_queue(self.service.resume_queue(request.name))
+        return self.codec.queues.encode(self.service.resume_queue(request.name))
 
     def upload_queue_yaml(self, request: Any) -> empty_pb2.Empty:
         """v2beta2: create and update the app's queues from a queue.yaml; the rest become DISABLED."""
@@ -195,7 +193,7 @@ class CloudTasksApi:
         view = request.response_view
         queue = self.service.find_queue(request.parent)  # one lookup for the page, not one per task
         return self.pb.ListTasksResponse(
-            tasks=[self.codec.encode_task(t, view, queue) for t in page.items],
+            tasks=[self.codec.tasks.encode(t, view, queue) for t in page.items],
             next_page_token=page.next_token,
         )
 
@@ -204,12 +202,12 @@ class CloudTasksApi:
         return self._encode_task(task, request.response_view)
 
     def _encode_task(self, task: Task, view: int) -> Any:
-        return self.codec.encode_task(task, view, self.service.find_queue(names.parse_task(task.name).queue))
+        return self.codec.tasks.encode(task, view, self.service.find_queue(names.parse_task(task.name).queue))
 
     def create_task(self, request: Any) -> Any:
         names.parse_queue(request.parent)
-        task = self.codec.decode_task(request.task)
-        created = self.service.create_task(request.parent, task, payload_must_match_queue=self.codec.b2)
+        task = self.codec.tasks.decode(request.task)
+        created = self.service.create_task(request.parent, task, self.spec.payload_must_match_queue)
         return self._encode_task(created, request.response_view)
 
     def delete_task(self, request: Any) -> empty_pb2.Empty:
@@ -236,7 +234,7 @@ class CloudTasksApi:
         )
         queue = self.service.find_queue(request.parent)
         return self.pb.LeaseTasksResponse(
-            tasks=[self.codec.encode_task(t, request.response_view, queue) for t in leased]
+            tasks=[self.codec.tasks.encode(t, request.response_view, queue) for t in leased]
         )
 
     def acknowledge_task(self, request: Any) -> empty_pb2.Empty:
