@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from urllib.parse import quote, urlsplit, urlunsplit
+from urllib.parse import quote
 
 import aiohttp
 from multidict import CIMultiDict
@@ -13,8 +13,9 @@ from yarl import URL
 from .config import Settings
 from .engine.attempts import EXCERPT_BYTES, AttemptContext, Outcome
 from .faults import Faults, act_out
-from .model import AppEngineRequest, HttpRequest, Queue, Routing, Task, Token, UriOverride
+from .model import AppEngineRequest, HttpRequest, Queue, Routing, Task, Token
 from .tokens import TokenMinter
+from .urls import apply_uri_override
 
 logger = logging.getLogger(__name__)
 
@@ -135,29 +136,3 @@ def wire_url(url: str) -> URL:
     """The URL as the handler must see it: byte for byte (escapes, `+`, order and dot segments kept);
     only spaces, controls and non-ASCII characters, which cannot go on a request line, are escaped."""
     return URL(quote(url, safe=_WIRE_SAFE), encoded=True)
-
-
-def apply_uri_override(url: str, override: UriOverride | None) -> str:
-    """The queue's uri_override applied to a task URL: ALWAYS replaces, IF_NOT_EXISTS fills gaps."""
-    if override is None:
-        return url
-    parts = urlsplit(url)
-    always = override.enforce_mode != "IF_NOT_EXISTS"
-    scheme, host, port = parts.scheme, parts.hostname or "", parts.port
-    path, query = parts.path, parts.query
-    if override.scheme is not None and always:
-        scheme = override.scheme.lower()
-    if override.host is not None and always:
-        host = override.host
-    if override.port is not None and (always or port is None):
-        port = override.port
-    if override.path is not None and (always or path in ("", "/")):
-        path = override.path
-    if override.query is not None and (always or not query):
-        query = override.query
-    netloc = f"[{host}]" if ":" in host else host
-    if port is not None:
-        netloc += f":{port}"
-    if path and not path.startswith("/"):
-        path = "/" + path
-    return urlunsplit((scheme, netloc, path, query, ""))

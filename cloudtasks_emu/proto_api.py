@@ -31,6 +31,7 @@ from .errors import NOT_FOUND_MESSAGE, Code, EmuError, invalid
 from .model import Task
 from .queue_config import load_yaml, queue_yaml_queues
 from .service import TasksService
+from .urls import override_url
 
 EMPTY_POLICY_ETAG = b"ACAB"
 _KMS_KEY = re.compile(r"projects/[^/]+/locations/[^/]+/keyRings/[^/]+/cryptoKeys/[^/]+")
@@ -120,6 +121,11 @@ class CloudTasksApi:
         if existing is None:
             names.parse_location(names.location_of(name))
         return self.codec.queues.encode(self.service.update_queue(queue))
+
+    def queue_url(self, name: str) -> str | None:
+        """Where the queue's http_target.uri_override sends a task that names no URL; None without a host."""
+        target = self.service.require_queue(name).http_target
+        return override_url(target.uri_override) if target is not None and target.uri_override else None
 
     def delete_queue(self, request: Any) -> empty_pb2.Empty:
         self.service.delete_queue(request.name)

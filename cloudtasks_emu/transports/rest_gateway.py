@@ -188,26 +188,22 @@ def _firebase_routes(api: CloudTasksApi) -> list[Route]:
     return routes
 
 
-def _queue_url(queue: Any, needed_by: str) -> str:
+def _queue_url(api: CloudTasksApi, queue: Any, needed_by: str) -> str:
     """The URL a queue's http_target.uri_override addresses, for tasks that bring none of their own."""
-    override = queue.http_target.uri_override
-    if not override.host:
+    url = api.queue_url(queue.name)
+    if url is None:
         raise EmuError(
             Code.FAILED_PRECONDITION,
             f"Queue {queue.name} has no httpTarget.uriOverride with a host, which {needed_by} needs for its URL.",
         )
-    scheme = "http" if override.scheme == override.HTTP else "https"
-    port = f":{override.port}" if override.port else ""
-    path = "/" + override.path_override.path.lstrip("/")
-    query = f"?{override.query_override.query_params}" if override.query_override.query_params else ""
-    return f"{scheme}://{override.host}{port}{path}{query}"
+    return url
 
 
 def _buffer_task(api: CloudTasksApi, request: Any) -> Any:
     """BufferTask: an HTTP task of the raw body, sent where the queue's uri_override says, as CreateTask makes it."""
     queue = api.get_queue(api.pb.GetQueueRequest(name=request.queue))
     http_request = api.pb.HttpRequest(
-        url=_queue_url(queue, "BufferTask"),
+        url=_queue_url(api, queue, "BufferTask"),
         http_method=queue.http_target.http_method or api.pb.POST,
         body=request.body.data,
     )
@@ -224,7 +220,7 @@ def _firebase_create(api: CloudTasksApi, request: Any) -> Any:
     task = request.task
     if task.HasField("http_request") and not task.http_request.url:
         queue = api.get_queue(api.pb.GetQueueRequest(name=request.parent))
-        task.http_request.url = _queue_url(queue, "a Firebase task enqueued without TaskOptions.uri")
+        task.http_request.url = _queue_url(api, queue, "a Firebase task enqueued without TaskOptions.uri")
     return api.create_task(request)
 
 
