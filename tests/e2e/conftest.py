@@ -1,4 +1,8 @@
-"""Start the real emulator as a subprocess and connect the official clients to it over gRPC.
+"""Start the real emulator as a subprocess and connect the official clients to it over gRPC or REST.
+
+Tests marked `transports("grpc", "rest")` run their body over each: the `client` fixtures are the
+official client over gRPC, then with transport="rest". Such tests assert errors with `raises(status)`, which both
+transports satisfy (over REST the client picks the class from the HTTP status alone).
 
 The official library and our generated protos cannot share one process (both register
 google.cloud.tasks.* in protobuf's default pool), so these tests import only cloudtasks_emu.testing
@@ -12,12 +16,14 @@ import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
 import grpc
 import pytest
+from google.api_core import exceptions
 from google.cloud import tasks_v2, tasks_v2beta2, tasks_v2beta3
 
 from cloudtasks_emu.testing import EmulatorProcess, RecordingHandler
@@ -79,20 +85,74 @@ def version(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
+TRANSPORTS = ("grpc", "rest")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "transports(*names): run the test body over each transport (grpc, rest)")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    marker = metafunc.definition.get_closest_marker("transports")
+    if marker is not None and "transport" in metafunc.fixturenames:
+        metafunc.parametrize("transport", marker.args or TRANSPORTS)
+
+
+@pytest.fixture
+def transport() -> str:
+    """The transport of the `client` fixtures: gRPC unless the test is marked with `transports`."""
+    return "grpc"
+
+
 @pytest.fixture
 def tasks(version: str) -> ModuleType:
     """The official client module of the version under test."""
     return VERSIONS[version]
 
 
-@pytest.fixture
-def client(tasks: ModuleType, channel: grpc.Channel) -> Any:
-    return make_client(tasks, channel)
-
-
-@pytest.fixture
-def clients(channel: grpc.Channel) -> dict[str, Any]:
+@pytest.fixture(scope="session")
+def grpc_clients(channel: grpc.Channel) -> dict[str, Any]:
+    """The official client of each version over gRPC."""
     return {v: make_client(m, channel) for v, m in VERSIONS.items()}
+
+
+@pytest.fixture
+def clients(transport: str, request: pytest.FixtureRequest) -> dict[str, Any]:
+    """The official client of each version over the transport under test."""
+    made: dict[str, Any] = request.getfixturevalue(f"{transport}_clients")
+    return made
+
+
+@pytest.fixture
+def client(clients: dict[str, Any], version: str) -> Any:
+    return clients[version]
+
+
+# The class each canonical code raises over both transports: its HTTP status's class.
+_HTTP_CLASSES: dict[str, type[exceptions.GoogleAPICallError]] = {
+    "INVALID_ARGUMENT": exceptions.BadRequest,
+    "FAILED_PRECONDITION": exceptions.BadRequest,
+    "PERMISSION_DENIED": exceptions.Forbidden,
+    "NOT_FOUND": exceptions.NotFound,
+    "ALREADY_EXISTS": exceptions.Conflict,
+    "ABORTED": exceptions.Conflict,
+}
+
+
+def status_of(error: exceptions.GoogleAPICallError) -> str:
+    """The canonical code the server sent: the gRPC status, or the REST body's error.status."""
+    if error.response is not None and hasattr(error.response, "json"):  # REST: a requests.Response
+        return str(error.response.json()["error"]["status"])
+    assert error.grpc_status_code is not None
+    return str(error.grpc_status_code.name)
+
+
+@contextmanager
+def raises(status: str, match: str | None = None) -> Iterator[pytest.ExceptionInfo[exceptions.GoogleAPICallError]]:
+    """The call fails with canonical code `status` over either transport, its message matching `match`."""
+    with pytest.raises(_HTTP_CLASSES[status], match=match) as info:
+        yield info
+    assert status_of(info.value) == status
 
 
 def unique_queue_name(prefix: str = "q") -> str:

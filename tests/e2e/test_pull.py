@@ -1,4 +1,4 @@
-"""v2beta2 pull queues through the official gRPC client: lease, acknowledge, renew, cancel."""
+"""v2beta2 pull queues through the official client, over gRPC and REST: lease, acknowledge, renew, cancel."""
 
 from __future__ import annotations
 
@@ -7,18 +7,18 @@ from collections import Counter
 from typing import Any
 
 import pytest
-from google.api_core import exceptions
 from google.cloud import tasks_v2beta2 as b2
 from google.protobuf import duration_pb2, timestamp_pb2
 
-from .conftest import PARENT, Admin, make_client, push_queue, unique_queue_name
+from .conftest import PARENT, Admin, make_client, push_queue, raises, unique_queue_name
 
+pytestmark = pytest.mark.transports("grpc", "rest")
 FULL = b2.Task.View.FULL
 
 
 @pytest.fixture
-def pull(channel: Any) -> Any:
-    return make_client(b2, channel)
+def pull(clients: dict[str, Any]) -> Any:
+    return clients["v2beta2"]
 
 
 @pytest.fixture
@@ -67,7 +67,7 @@ def test_expired_lease_returns_the_task(pull: Any, pull_queue: str, admin: Admin
     admin.advance(9)
     assert lease(pull, pull_queue) == []
     admin.advance(1)
-    with pytest.raises(exceptions.FailedPrecondition):
+    with raises("FAILED_PRECONDITION"):
         pull.acknowledge_task(name=made.name, schedule_time=stamp(first))
     (second,) = lease(pull, pull_queue)
     assert second.name == made.name
@@ -76,16 +76,16 @@ def test_expired_lease_returns_the_task(pull: Any, pull_queue: str, admin: Admin
 
 def test_acknowledge_needs_the_current_schedule_time(pull: Any, pull_queue: str) -> None:
     made = add(pull, pull_queue)
-    with pytest.raises(exceptions.FailedPrecondition, match="not leased"):
+    with raises("FAILED_PRECONDITION", match="not leased"):
         pull.acknowledge_task(name=made.name, schedule_time=stamp(made))  # never leased
     (leased,) = lease(pull, pull_queue)
-    with pytest.raises(exceptions.FailedPrecondition):
+    with raises("FAILED_PRECONDITION"):
         pull.acknowledge_task(name=made.name, schedule_time=stamp(made))  # stale
     assert pull.get_task(name=made.name).schedule_time == leased.schedule_time  # unchanged
     pull.acknowledge_task(name=made.name, schedule_time=stamp(leased))
-    with pytest.raises(exceptions.NotFound, match="no longer exists"):
+    with raises("NOT_FOUND", match="no longer exists"):
         pull.get_task(name=made.name)
-    with pytest.raises(exceptions.AlreadyExists):
+    with raises("ALREADY_EXISTS"):
         pull.create_task(parent=pull_queue, task=b2.Task(name=made.name, pull_message=b2.PullMessage()))
 
 
@@ -97,13 +97,13 @@ def test_renew_and_cancel(pull: Any, pull_queue: str, admin: Admin) -> None:
         name=made.name, schedule_time=stamp(leased), lease_duration=duration_pb2.Duration(seconds=100)
     )
     assert renewed.schedule_time.timestamp() == pytest.approx(admin.now() + 100, abs=1e-6)
-    with pytest.raises(exceptions.FailedPrecondition):
+    with raises("FAILED_PRECONDITION"):
         pull.renew_lease(name=made.name, schedule_time=stamp(leased), lease_duration=duration_pb2.Duration(seconds=5))
     admin.advance(50)
     assert lease(pull, pull_queue) == []
     cancelled = pull.cancel_lease(name=made.name, schedule_time=stamp(renewed))
     assert cancelled.schedule_time.timestamp() == pytest.approx(admin.now(), abs=1e-6)
-    with pytest.raises(exceptions.FailedPrecondition):
+    with raises("FAILED_PRECONDITION"):
         pull.cancel_lease(name=made.name, schedule_time=stamp(cancelled))  # no longer leased
     assert [t.name for t in lease(pull, pull_queue)] == [made.name]
 
@@ -117,25 +117,25 @@ def test_tag_filters(pull: Any, pull_queue: str, admin: Admin) -> None:
     assert [t.name for t in lease(pull, pull_queue, filter="tag=blue")] == [blue.name]
     oldest = lease(pull, pull_queue, filter="tag_function=oldest_tag()")
     assert [t.name for t in oldest] == [red1.name, red2.name]
-    with pytest.raises(exceptions.InvalidArgument, match="filter"):
+    with raises("INVALID_ARGUMENT", match="filter"):
         lease(pull, pull_queue, filter="color=red")
 
 
 def test_lease_errors(pull: Any, pull_queue: str, admin: Admin) -> None:
-    with pytest.raises(exceptions.InvalidArgument, match="leaseDuration"):
+    with raises("INVALID_ARGUMENT", match="leaseDuration"):
         pull.lease_tasks(request={"parent": pull_queue, "max_tasks": 1})
-    with pytest.raises(exceptions.InvalidArgument, match="one week"):
+    with raises("INVALID_ARGUMENT", match="one week"):
         lease(pull, pull_queue, seconds=7 * 86400 + 1)
-    with pytest.raises(exceptions.InvalidArgument, match="maxTasks"):
+    with raises("INVALID_ARGUMENT", match="maxTasks"):
         lease(pull, pull_queue, max_tasks=1001)
-    with pytest.raises(exceptions.NotFound, match="Queue does not exist"):
+    with raises("NOT_FOUND", match="Queue does not exist"):
         lease(pull, unique_queue_name())
     push = unique_queue_name()
     pull.create_queue(parent=PARENT, queue=push_queue("v2beta2", push))
-    with pytest.raises(exceptions.FailedPrecondition, match="pull queue"):
+    with raises("FAILED_PRECONDITION", match="pull queue"):
         lease(pull, push)
     pull.pause_queue(name=pull_queue)
-    with pytest.raises(exceptions.FailedPrecondition, match="PAUSED"):
+    with raises("FAILED_PRECONDITION", match="PAUSED"):
         lease(pull, pull_queue)
 
 
@@ -152,10 +152,11 @@ def test_purge_and_delete_work_on_pull_tasks(pull: Any, pull_queue: str) -> None
 
 def test_pull_task_size_limit_is_one_mebibyte(pull: Any, pull_queue: str) -> None:
     assert add(pull, pull_queue, b"x" * 1_000_000).name
-    with pytest.raises(exceptions.InvalidArgument, match="Task size too large"):
+    with raises("INVALID_ARGUMENT", match="Task size too large"):
         add(pull, pull_queue, b"x" * (1024 * 1024 + 4096))
 
 
+@pytest.mark.transports("grpc")  # the workers open gRPC channels of their own
 def test_concurrent_workers_never_share_a_live_lease(pull: Any, pull_queue: str, server: Any) -> None:
     # Given 300 tasks and 6 workers, each with its own channel, leasing 7 at a time for an hour
     for _ in range(300):

@@ -31,7 +31,7 @@ from hypothesis import strategies as st
 
 from cloudtasks_emu.testing import EmulatorProcess, RecordingHandler
 
-from .conftest import PARENT, make_client
+from .conftest import PARENT, make_client, unique_queue_name
 
 FULL = os.environ.get("CLOUDTASKS_EMU_STRESS") == "full"
 EXAMPLES = 300 if FULL else 25
@@ -195,8 +195,13 @@ def test_random_requests_get_proper_status_codes(target: Any, version: str, path
             assert "Traceback" not in details
 
     check()
-    # The server is still serving (the fuzzing may have deleted the queue: any answer will do).
-    assert make_client(tasks_v2, channel).list_queues(parent=PARENT, timeout=5) is not None
+    # The server still serves and keeps state: a queue made now reads back and lists (the fuzzing
+    # may have deleted or changed the fuzz queue, so it proves nothing).
+    client, probe = make_client(tasks_v2, channel), unique_queue_name("alive")
+    client.create_queue(parent=PARENT, queue=tasks_v2.Queue(name=probe), timeout=5)
+    assert client.get_queue(name=probe, timeout=5).state == tasks_v2.Queue.State.RUNNING
+    assert probe in [q.name for q in client.list_queues(parent=PARENT, timeout=5)]
+    client.delete_queue(name=probe, timeout=5)
     print(f"{path}: {sum(codes.values())} requests, {dict(codes)}")
 
 

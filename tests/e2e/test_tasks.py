@@ -1,15 +1,18 @@
-"""Task RPCs through the official clients of all three versions, over gRPC."""
+"""Task RPCs through the official clients of all three versions, over gRPC and REST."""
 
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from typing import Any
 
 import pytest
 from google.api_core import exceptions
 from google.protobuf import duration_pb2, timestamp_pb2
 
-from .conftest import PARENT, VERSIONS, Admin, app_engine_task, http_task, push_queue, unique_queue_name
+from .conftest import PARENT, VERSIONS, Admin, app_engine_task, http_task, push_queue, raises, unique_queue_name
+
+pytestmark = pytest.mark.transports("grpc", "rest")
 
 FULL = 2
 
@@ -49,7 +52,7 @@ def test_create_task_named_twice_is_already_exists(client: Any, version: str, qu
     task = app_engine_task(version)
     task.name = f"{queue_name}/tasks/my-task_1"
     assert client.create_task(parent=queue_name, task=task).name == task.name
-    with pytest.raises(exceptions.AlreadyExists, match="Requested entity already exists"):
+    with raises("ALREADY_EXISTS", match="Requested entity already exists"):
         client.create_task(parent=queue_name, task=task)
 
 
@@ -58,40 +61,40 @@ def test_deleted_task_name_is_tombstoned(client: Any, version: str, queue_name: 
     task.name = f"{queue_name}/tasks/once"
     client.create_task(parent=queue_name, task=task)
     client.delete_task(name=task.name)
-    with pytest.raises(exceptions.AlreadyExists, match="existed too recently"):
+    with raises("ALREADY_EXISTS", match="existed too recently"):
         client.create_task(parent=queue_name, task=task)
-    with pytest.raises(exceptions.NotFound, match="The task no longer exists"):
+    with raises("NOT_FOUND", match="The task no longer exists"):
         client.get_task(name=task.name)
-    with pytest.raises(exceptions.NotFound, match="The task no longer exists"):
+    with raises("NOT_FOUND", match="The task no longer exists"):
         client.delete_task(name=task.name)
-    with pytest.raises(exceptions.NotFound, match="Requested entity was not found."):
+    with raises("NOT_FOUND", match="Requested entity was not found."):
         client.get_task(name=f"{queue_name}/tasks/never")
 
 
 def test_create_task_in_missing_queue_is_not_found(client: Any, version: str) -> None:
-    with pytest.raises(exceptions.NotFound, match="Queue does not exist"):
+    with raises("NOT_FOUND", match="Queue does not exist"):
         client.create_task(parent=unique_queue_name(), task=app_engine_task(version))
 
 
 def test_create_task_bad_names(client: Any, version: str, queue_name: str) -> None:
     task = app_engine_task(version)
     task.name = f"{queue_name}/tasks/bad.id"
-    with pytest.raises(exceptions.InvalidArgument, match='Task ID "bad.id" can contain only'):
+    with raises("INVALID_ARGUMENT", match='Task ID "bad.id" can contain only'):
         client.create_task(parent=queue_name, task=task)
     task.name = f"{queue_name}/tasks/{'a' * 501}"
-    with pytest.raises(exceptions.InvalidArgument, match="between 1 and 500 characters"):
+    with raises("INVALID_ARGUMENT", match="between 1 and 500 characters"):
         client.create_task(parent=queue_name, task=task)
     task.name = f"{PARENT}/queues/other/tasks/t1"
-    with pytest.raises(exceptions.InvalidArgument, match="must be the same as the queue name"):
+    with raises("INVALID_ARGUMENT", match="must be the same as the queue name"):
         client.create_task(parent=queue_name, task=task)
-    with pytest.raises(exceptions.InvalidArgument, match="Queue name must be formatted"):
+    with raises("INVALID_ARGUMENT", match="Queue name must be formatted"):
         client.create_task(parent="projects/p/locations/l/queues/bad_queue", task=app_engine_task(version))
 
 
 def test_schedule_time_rules(client: Any, version: str, queue_name: str, admin: Admin) -> None:
     far = app_engine_task(version)
     far.schedule_time = timestamp_pb2.Timestamp(seconds=int(admin.now()) + 31 * 86400)
-    with pytest.raises(exceptions.InvalidArgument, match="is too far in the future.*720h"):
+    with raises("INVALID_ARGUMENT", match="is too far in the future.*720h"):
         client.create_task(parent=queue_name, task=far)
     past = app_engine_task(version)
     past.schedule_time = timestamp_pb2.Timestamp(seconds=1000)
@@ -105,15 +108,15 @@ def test_schedule_time_rules(client: Any, version: str, queue_name: str, admin: 
 
 def test_task_size_limit(client: Any, version: str, queue_name: str) -> None:
     assert client.create_task(parent=queue_name, task=app_engine_task(version, body=b"x" * 1_000_000))
-    with pytest.raises(exceptions.InvalidArgument, match="Task size too large"):
+    with raises("INVALID_ARGUMENT", match="Task size too large"):
         client.create_task(parent=queue_name, task=app_engine_task(version, body=b"x" * (1024 * 1024 + 4096)))
 
 
 def test_app_engine_request_rules(client: Any, tasks: Any, version: str, queue_name: str) -> None:
-    with pytest.raises(exceptions.InvalidArgument, match="must begin with '/'"):
+    with raises("INVALID_ARGUMENT", match="must begin with '/'"):
         client.create_task(parent=queue_name, task=app_engine_task(version, relative="no-slash"))
     get_with_body = app_engine_task(version, body=b"x", http_method=tasks.HttpMethod.GET)
-    with pytest.raises(exceptions.InvalidArgument, match="POST or PUT"):
+    with raises("INVALID_ARGUMENT", match="POST or PUT"):
         client.create_task(parent=queue_name, task=get_with_body)
     created = client.create_task(parent=queue_name, task=app_engine_task(version, relative="", body=b"abc"))
     request = created.app_engine_http_request
@@ -132,11 +135,11 @@ def test_app_engine_request_rules(client: Any, tasks: Any, version: str, queue_n
 
 
 def test_http_request_rules(client: Any, tasks: Any, version: str, http_queue: str) -> None:
-    with pytest.raises(exceptions.InvalidArgument, match="HttpRequest.url is required."):
+    with raises("INVALID_ARGUMENT", match="HttpRequest.url is required."):
         client.create_task(parent=http_queue, task=http_task(version, url=""))
-    with pytest.raises(exceptions.InvalidArgument, match="must start with 'http://' or 'https://'"):
+    with raises("INVALID_ARGUMENT", match="must start with 'http://' or 'https://'"):
         client.create_task(parent=http_queue, task=http_task(version, url="ftp://x"))
-    with pytest.raises(exceptions.InvalidArgument, match="POST or PUT or PATCH"):
+    with raises("INVALID_ARGUMENT", match="POST or PUT or PATCH"):
         client.create_task(parent=http_queue, task=http_task(version, body=b"x", http_method=tasks.HttpMethod.GET))
     oidc = tasks.OidcToken(service_account_email="sa@p.iam.gserviceaccount.com", audience="aud")
     created = client.create_task(
@@ -153,13 +156,13 @@ def test_http_request_rules(client: Any, tasks: Any, version: str, http_queue: s
 def test_dispatch_deadline_range(client: Any, version: str, http_queue: str, queue_name: str) -> None:
     short = http_task(version)
     short.dispatch_deadline = duration_pb2.Duration(seconds=10)
-    with pytest.raises(exceptions.InvalidArgument, match=r"between \[15s, 30m\]"):
+    with raises("INVALID_ARGUMENT", match=r"between \[15s, 30m\]"):
         client.create_task(parent=http_queue, task=short)
     longest = app_engine_task(version)
     longest.dispatch_deadline = duration_pb2.Duration(seconds=24 * 3600 + 15)
     assert client.create_task(parent=queue_name, task=longest).dispatch_deadline.total_seconds() == 24 * 3600 + 15
     longest.dispatch_deadline = duration_pb2.Duration(seconds=24 * 3600 + 15, nanos=1_000_000)
-    with pytest.raises(exceptions.InvalidArgument, match=r"between \[15s, 24h15s\]"):
+    with raises("INVALID_ARGUMENT", match=r"between \[15s, 24h15s\]"):
         client.create_task(parent=queue_name, task=longest)
     ok = http_task(version)
     ok.dispatch_deadline = duration_pb2.Duration(seconds=60, nanos=1_500_000)
@@ -170,9 +173,9 @@ def test_v2beta2_payload_must_match_the_queue(clients: dict[str, Any]) -> None:
     b2 = VERSIONS["v2beta2"]
     queue = unique_queue_name()
     clients["v2beta2"].create_queue(parent=PARENT, queue=push_queue("v2beta2", queue))
-    with pytest.raises(exceptions.InvalidArgument, match="not compatible"):
+    with raises("INVALID_ARGUMENT", match="not compatible"):
         clients["v2beta2"].create_task(parent=queue, task=http_task("v2beta2"))
-    with pytest.raises(exceptions.InvalidArgument, match="not compatible"):
+    with raises("INVALID_ARGUMENT", match="not compatible"):
         clients["v2beta2"].create_task(parent=queue, task=b2.Task(pull_message=b2.PullMessage(payload=b"p")))
 
 
@@ -189,9 +192,9 @@ def test_pull_tasks_keep_payload_and_tag(clients: dict[str, Any]) -> None:
     assert basic.pull_message.tag == "red"
     through_b3 = clients["v2beta3"].get_task(request={"name": created.name, "response_view": FULL})
     assert through_b3.pull_message.payload == b"\x00\xffdata"
-    with pytest.raises(exceptions.InvalidArgument, match="pullMessage cannot be set"):
+    with raises("INVALID_ARGUMENT", match="pullMessage cannot be set"):
         clients["v2beta3"].create_task(parent=queue, task=b3.Task(pull_message=b3.PullMessage(payload=b"x")))
-    with pytest.raises(exceptions.InvalidArgument, match="not compatible with a pull queue"):
+    with raises("INVALID_ARGUMENT", match="not compatible with a pull queue"):
         clients["v2"].create_task(parent=queue, task=http_task("v2"))
 
 
@@ -209,9 +212,9 @@ def test_list_tasks_pages_survive_adds_and_deletes(client: Any, version: str, qu
     client.create_task(parent=queue_name, task=added)
     rest = client.list_tasks(request={"parent": queue_name, "page_size": 3, "page_token": first.next_page_token})
     assert [t.name for t in rest] == [names[4], added.name, names[5], names[6]]
-    with pytest.raises(exceptions.InvalidArgument, match="page_size"):
+    with raises("INVALID_ARGUMENT", match="page_size"):
         list(client.list_tasks(request={"parent": queue_name, "page_size": -1}))
-    with pytest.raises(exceptions.NotFound, match="Queue does not exist"):
+    with raises("NOT_FOUND", match="Queue does not exist"):
         list(client.list_tasks(parent=unique_queue_name()))
 
 
@@ -267,7 +270,7 @@ def test_batch_create_tasks_request_id_is_idempotent(client: Any, tasks: Any, ve
     request = {
         "parent": queue_name,
         "requests": [{"task": app_engine_task(version)}],
-        "request_id": "9c4f1a0e-0000-4000-8000-000000000001",
+        "request_id": str(uuid.uuid4()),  # a key the server has not seen in an earlier test
     }
     first = client.batch_create_tasks(request=request).result(timeout=10)
     second = client.batch_create_tasks(request=request).result(timeout=10)
@@ -276,7 +279,7 @@ def test_batch_create_tasks_request_id_is_idempotent(client: Any, tasks: Any, ve
 
 
 @pytest.mark.parametrize("version", ["v2", "v2beta3"])
-def test_get_operation_over_grpc(client: Any, version: str, queue_name: str) -> None:
+def test_get_operation(client: Any, version: str, queue_name: str) -> None:
     from google.longrunning import operations_pb2
 
     operation = client.batch_create_tasks(parent=queue_name, requests=[{"task": app_engine_task(version)}])
@@ -284,7 +287,7 @@ def test_get_operation_over_grpc(client: Any, version: str, queue_name: str) -> 
     got = client.get_operation(request=operations_pb2.GetOperationRequest(name=name))
     assert got.name == name
     assert got.done
-    with pytest.raises(exceptions.NotFound):
+    with raises("NOT_FOUND"):
         client.get_operation(request=operations_pb2.GetOperationRequest(name=f"{PARENT}/operations/nope"))
 
 
