@@ -19,8 +19,9 @@ from .dispatch import Dispatcher
 from .engine.scheduler import Scheduler
 from .engine.storage import open_storage
 from .faults import Faults
+from .mixins import LocationsApi, Operations
 from .model import Queue
-from .proto_api import CloudTasksApi, LocationsApi, Operations
+from .proto_api import CloudTasksApi
 from .queue_config import config_queues
 from .service import TasksService
 from .tokens import TokenMinter

@@ -12,7 +12,6 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from google.cloud.location import locations_pb2
 from google.iam.v1 import iam_policy_pb2, policy_pb2
 from google.longrunning import operations_pb2
 from google.protobuf import empty_pb2, field_mask_pb2
@@ -20,6 +19,32 @@ from google.rpc import status_pb2
 
 from . import names
 from .codec import Codec
+from .codec.messages import (
+    AcknowledgeTaskRequestPb,
+    BatchCreateTasksRequestPb,
+    BatchDeleteTasksRequestPb,
+    CancelLeaseRequestPb,
+    CreateQueueRequestPb,
+    CreateTaskRequestPb,
+    DeleteQueueRequestPb,
+    DeleteTaskRequestPb,
+    GetCmekConfigRequestPb,
+    GetQueueRequestPb,
+    GetTaskRequestPb,
+    LeaseTasksRequestPb,
+    ListQueuesRequestPb,
+    ListTasksRequestPb,
+    PauseQueueRequestPb,
+    PurgeQueueRequestPb,
+    QueuePb,
+    RenewLeaseRequestPb,
+    ResumeQueueRequestPb,
+    RunTaskRequestPb,
+    TaskPb,
+    UpdateCmekConfigRequestPb,
+    UpdateQueueRequestPb,
+    UploadQueueYamlRequestPb,
+)
 from .config import (
     MAX_BATCH_CREATE,
     MAX_BATCH_DELETE,
@@ -27,37 +52,15 @@ from .config import (
     MAX_LIST_QUEUES_PAGE,
     MAX_LIST_TASKS_PAGE,
 )
-from .errors import NOT_FOUND_MESSAGE, Code, EmuError, invalid
-from .model import Task
+from .errors import Code, EmuError, invalid
+from .mixins import Operations
+from .model import Queue, Task
 from .queue_config import load_yaml, queue_yaml_queues
 from .service import TasksService
 from .urls import override_url
 
 EMPTY_POLICY_ETAG = b"ACAB"
 _KMS_KEY = re.compile(r"projects/[^/]+/locations/[^/]+/keyRings/[^/]+/cryptoKeys/[^/]+")
-
-
-class Operations:
-    """Long-running operations of the Batch RPCs; they are done when returned, stored for GetOperation."""
-
-    def __init__(self, service: TasksService) -> None:
-        self.service = service
-
-    def new(self, location: str, request_id: str) -> tuple[operations_pb2.Operation, bool]:
-        """(operation, created); an operation already made for `request_id` is returned again."""
-        stored = self.service.operation_for_request(request_id)
-        if stored is not None:
-            return operations_pb2.Operation.FromString(stored), False
-        return operations_pb2.Operation(name=f"{location}/operations/{uuid.uuid4().hex}", done=True), True
-
-    def save(self, op: operations_pb2.Operation, request_id: str) -> None:
-        self.service.save_operation(op.name, request_id, op.SerializeToString())
-
-    def get_operation(self, request: operations_pb2.GetOperationRequest) -> operations_pb2.Operation:
-        stored = self.service.operation(request.name)
-        if stored is None:
-            raise EmuError(Code.NOT_FOUND, NOT_FOUND_MESSAGE)
-        return operations_pb2.Operation.FromString(stored)
 
 
 class CloudTasksApi:
@@ -71,21 +74,21 @@ class CloudTasksApi:
         self.operations = operations
 
     # queues
-    def _encode_queue(self, queue: Any, read_mask: field_mask_pb2.FieldMask | None = None) -> Any:
+    def _encode_queue(self, queue: Queue, read_mask: field_mask_pb2.FieldMask | None = None) -> QueuePb:
         paths = list(read_mask.paths) if read_mask is not None else []
         stats = self.service.queue_stats(queue) if "stats" in paths else None
         full = self.codec.queues.encode(queue, stats)
-        if not paths:
+        if read_mask is None or not paths:
             return full
-        _check_mask(read_mask, full)  # type: ignore[arg-type]
-        trimmed = self.pb.Queue(name=full.name)
-        read_mask.MergeMessage(full, trimmed)  # type: ignore[union-attr]
+        _check_mask(read_mask, full)
+        trimmed: QueuePb = self.pb.Queue(name=full.name)
+        read_mask.MergeMessage(full, trimmed)
         return trimmed
 
     def _read_mask(self, request: Any) -> field_mask_pb2.FieldMask | None:
         return request.read_mask if self.spec.read_mask and request.HasField("read_mask") else None
 
-    def list_queues(self, request: Any) -> Any:
+    def list_queues(self, request: ListQueuesRequestPb) -> Any:
         page = self.service.list_queues(
             request.parent, request.filter, request.page_size, request.page_token, MAX_LIST_QUEUES_PAGE
         )
@@ -94,15 +97,15 @@ class CloudTasksApi:
             queues=[self._encode_queue(q, mask) for q in page.items], next_page_token=page.next_token
         )
 
-    def get_queue(self, request: Any) -> Any:
+    def get_queue(self, request: GetQueueRequestPb) -> QueuePb:
         return self._encode_queue(self.service.require_queue(request.name), self._read_mask(request))
 
-    def create_queue(self, request: Any) -> Any:
+    def create_queue(self, request: CreateQueueRequestPb) -> QueuePb:
         names.parse_location(request.parent)
         queue = self.codec.queues.decode(request.queue)
         return self.codec.queues.encode(self.service.create_queue(request.parent, queue))
 
-    def update_queue(self, request: Any) -> Any:
+    def update_queue(self, request: UpdateQueueRequestPb) -> QueuePb:
         """Merge the masked fields into the stored queue (or create it), as the cloud's upsert does."""
         name = request.queue.name
         names.parse_queue(name)
@@ -127,20 +130,20 @@ class CloudTasksApi:
         target = self.service.require_queue(name).http_target
         return override_url(target.uri_override) if target is not None and target.uri_override else None
 
-    def delete_queue(self, request: Any) -> empty_pb2.Empty:
+    def delete_queue(self, request: DeleteQueueRequestPb) -> empty_pb2.Empty:
         self.service.delete_queue(request.name)
         return empty_pb2.Empty()
 
-    def purge_queue(self, request: Any) -> Any:
+    def purge_queue(self, request: PurgeQueueRequestPb) -> QueuePb:
         return self.codec.queues.encode(self.service.purge_queue(request.name))
 
-    def pause_queue(self, request: Any) -> Any:
+    def pause_queue(self, request: PauseQueueRequestPb) -> QueuePb:
         return self.codec.queues.encode(self.service.pause_queue(request.name))
 
-    def resume_queue(self, request: Any) -> Any:
+    def resume_queue(self, request: ResumeQueueRequestPb) -> QueuePb:
         return self.codec.queues.encode(self.service.resume_queue(request.name))
 
-    def upload_queue_yaml(self, request: Any) -> empty_pb2.Empty:
+    def upload_queue_yaml(self, request: UploadQueueYamlRequestPb) -> empty_pb2.Empty:
         """v2beta2: create and update the app's queues from a queue.yaml; the rest become DISABLED."""
         app_id = request.app_id.split("~", 1)[-1]  # "s~my-app" names the project my-app
         if not app_id:
@@ -194,7 +197,7 @@ class CloudTasksApi:
         return iam_policy_pb2.TestIamPermissionsResponse(permissions=request.permissions)
 
     # tasks
-    def list_tasks(self, request: Any) -> Any:
+    def list_tasks(self, request: ListTasksRequestPb) -> Any:
         page = self.service.list_tasks(request.parent, request.page_size, request.page_token, MAX_LIST_TASKS_PAGE)
         view = request.response_view
         queue = self.service.find_queue(request.parent)  # one lookup for the page, not one per task
@@ -203,25 +206,25 @@ class CloudTasksApi:
             next_page_token=page.next_token,
         )
 
-    def get_task(self, request: Any) -> Any:
+    def get_task(self, request: GetTaskRequestPb) -> TaskPb:
         task = self.service.get_task(request.name)
         return self._encode_task(task, request.response_view)
 
-    def _encode_task(self, task: Task, view: int) -> Any:
+    def _encode_task(self, task: Task, view: int) -> TaskPb:
         return self.codec.tasks.encode(task, view, self.service.find_queue(names.parse_task(task.name).queue))
 
-    def create_task(self, request: Any) -> Any:
+    def create_task(self, request: CreateTaskRequestPb) -> TaskPb:
         names.parse_queue(request.parent)
         task = self.codec.tasks.decode(request.task)
         created = self.service.create_task(request.parent, task, self.spec.payload_must_match_queue)
         return self._encode_task(created, request.response_view)
 
-    def delete_task(self, request: Any) -> empty_pb2.Empty:
+    def delete_task(self, request: DeleteTaskRequestPb) -> empty_pb2.Empty:
         self.service.delete_task(request.name)
         return empty_pb2.Empty()
 
     # pull queues (v2beta2)
-    def lease_tasks(self, request: Any) -> Any:
+    def lease_tasks(self, request: LeaseTasksRequestPb) -> Any:
         names.parse_queue(request.parent)
         full = request.response_view == self.pb.Task.FULL
 
@@ -243,22 +246,22 @@ class CloudTasksApi:
             tasks=[self.codec.tasks.encode(t, request.response_view, queue) for t in leased]
         )
 
-    def acknowledge_task(self, request: Any) -> empty_pb2.Empty:
+    def acknowledge_task(self, request: AcknowledgeTaskRequestPb) -> empty_pb2.Empty:
         self.service.acknowledge_task(request.name, _schedule_us(request))
         return empty_pb2.Empty()
 
-    def renew_lease(self, request: Any) -> Any:
+    def renew_lease(self, request: RenewLeaseRequestPb) -> TaskPb:
         task = self.service.renew_lease(request.name, _schedule_us(request), _seconds(request, "lease_duration"))
         return self._encode_task(task, request.response_view)
 
-    def cancel_lease(self, request: Any) -> Any:
+    def cancel_lease(self, request: CancelLeaseRequestPb) -> TaskPb:
         task = self.service.cancel_lease(request.name, _schedule_us(request))
         return self._encode_task(task, request.response_view)
 
-    def run_task(self, request: Any) -> Any:
+    def run_task(self, request: RunTaskRequestPb) -> TaskPb:
         return self._encode_task(self.service.run_task(request.name), request.response_view)
 
-    def batch_create_tasks(self, request: Any) -> operations_pb2.Operation:
+    def batch_create_tasks(self, request: BatchCreateTasksRequestPb) -> operations_pb2.Operation:
         response = self.pb.BatchCreateTasksResponse()
 
         def create(item: Any) -> None:
@@ -272,7 +275,7 @@ class CloudTasksApi:
         label = "BatchCreateTasksRequest.requests"
         return self._batch(request, request.requests, MAX_BATCH_CREATE, label, create, response)
 
-    def batch_delete_tasks(self, request: Any) -> operations_pb2.Operation:
+    def batch_delete_tasks(self, request: BatchDeleteTasksRequestPb) -> operations_pb2.Operation:
         def delete(name: str) -> None:
             if names.parse_task(name).queue != request.parent:
                 raise invalid(f"Task {name} is not in queue {request.parent}.")
@@ -331,11 +334,11 @@ class CloudTasksApi:
             op.response.Pack(response)
 
     # CMEK
-    def get_cmek_config(self, request: Any) -> Any:
+    def get_cmek_config(self, request: GetCmekConfigRequestPb) -> Any:
         location = _cmek_location(request.name)
         return self.pb.CmekConfig(name=request.name, kms_key=self.service.cmek_key(location))
 
-    def update_cmek_config(self, request: Any) -> Any:
+    def update_cmek_config(self, request: UpdateCmekConfigRequestPb) -> Any:
         config = request.cmek_config
         location = _cmek_location(config.name)
         paths = list(request.update_mask.paths) or ["kms_key"]
@@ -349,34 +352,6 @@ class CloudTasksApi:
             )
         self.service.set_cmek_key(location, key)
         return self.pb.CmekConfig(name=config.name, kms_key=key)
-
-
-class LocationsApi:
-    """google.cloud.location.Locations, shared by the three versions."""
-
-    def __init__(self, service: TasksService) -> None:
-        self.service = service
-
-    def _location(self, project: str, location_id: str) -> locations_pb2.Location:
-        return locations_pb2.Location(
-            name=f"projects/{project}/locations/{location_id}",
-            location_id=location_id,
-            display_name=location_id,
-            labels={"cloud.googleapis.com/region": location_id},
-        )
-
-    def list_locations(self, request: locations_pb2.ListLocationsRequest) -> locations_pb2.ListLocationsResponse:
-        project = names.parse_project(request.name)
-        # The configured location first: gcloud takes the first one's region label as the default.
-        configured = self.service.settings.location
-        found = sorted(self.service.locations(project), key=lambda location: location != configured)
-        return locations_pb2.ListLocationsResponse(locations=[self._location(project, loc) for loc in found])
-
-    def get_location(self, request: locations_pb2.GetLocationRequest) -> locations_pb2.Location:
-        project, location_id = names.parse_location(request.name)
-        if location_id not in self.service.locations(project):
-            raise EmuError(Code.NOT_FOUND, NOT_FOUND_MESSAGE)
-        return self._location(project, location_id)
 
 
 def _seconds(request: Any, field: str) -> float:

@@ -9,7 +9,8 @@ from google.protobuf.message import Message
 
 from ..errors import invalid
 from ..model import RetryPolicy, Routing, Token
-from .spec import HttpRequestPb, HttpTargetPb, RetryConfigPb, RoutingPb, VersionSpec
+from .messages import HttpRequestPb, HttpTargetPb, RetryConfigPb, RoutingPb
+from .spec import VersionSpec
 from .wellknown import duration_s, set_duration
 
 N = TypeVar("N", int, float)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from ..config import MAX_BURST, MAX_CONCURRENT, MAX_RATE
 from ..errors import invalid
 from ..model import HttpTarget, Queue, QueueStats, RateLimits, RetryPolicy, Routing, UriOverride
+from .messages import HttpTargetPb, QueuePb, RateLimitsPb
 from .parts import (
     at_most,
     decode_retry,
@@ -20,7 +21,7 @@ from .parts import (
     not_negative,
     positive,
 )
-from .spec import HttpTargetPb, QueuePb, RateLimitsPb, VersionSpec
+from .spec import VersionSpec
 from .wellknown import camel, duration_s, set_duration
 
 DEFAULT_RATE = RateLimits()
@@ -116,7 +117,7 @@ class QueueCodec:
         target.token = decode_token(t)
         return target
 
-    def encode(self, queue: Queue, stats: QueueStats | None = None) -> Any:
+    def encode(self, queue: Queue, stats: QueueStats | None = None) -> QueuePb:
         spec = self.spec
         q = self.pb.Queue(name=queue.name, state=queue.state.value)
         self._encode_target(queue, q)
@@ -140,7 +141,7 @@ class QueueCodec:
             q.stats.executed_last_minute_count = stats.executed_last_minute
             q.stats.concurrent_dispatches_count = stats.concurrent_dispatches
             q.stats.effective_execution_rate = stats.effective_rate
-        return q
+        return cast(QueuePb, q)  # built from the version's module, which mypy sees as Any
 
     def _encode_target(self, queue: Queue, q: Any) -> None:
         spec = self.spec

@@ -15,16 +15,6 @@ from .._pb.v2 import cloudtasks_pb2 as v2
 from .._pb.v2beta2 import cloudtasks_pb2 as v2beta2
 from .._pb.v2beta3 import cloudtasks_pb2 as v2beta3
 
-# The same message in each version's module; mypy checks every access against all three.
-QueuePb = v2.Queue | v2beta3.Queue | v2beta2.Queue
-RateLimitsPb = v2.RateLimits | v2beta3.RateLimits | v2beta2.RateLimits
-RetryConfigPb = v2.RetryConfig | v2beta3.RetryConfig | v2beta2.RetryConfig
-HttpTargetPb = v2.HttpTarget | v2beta3.HttpTarget | v2beta2.HttpTarget
-TaskPb = v2.Task | v2beta3.Task | v2beta2.Task
-HttpRequestPb = v2.HttpRequest | v2beta3.HttpRequest | v2beta2.HttpRequest
-AppEngineRequestPb = v2.AppEngineHttpRequest | v2beta3.AppEngineHttpRequest | v2beta2.AppEngineHttpRequest
-RoutingPb = v2.AppEngineRouting | v2beta3.AppEngineRouting | v2beta2.AppEngineRouting
-
 
 @dataclass(frozen=True, slots=True)
 class VersionSpec:

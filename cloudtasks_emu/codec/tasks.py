@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import cast
 from urllib.parse import urlsplit
 
 from google.protobuf.message import Message
@@ -17,6 +17,7 @@ from ..config import (
 )
 from ..errors import invalid
 from ..model import AppEngineRequest, Attempt, HttpRequest, PullMessage, Queue, Routing, Task
+from .messages import AppEngineRequestPb, HttpRequestPb, TaskPb
 from .parts import (
     decode_retry,
     decode_routing,
@@ -27,7 +28,7 @@ from .parts import (
     given,
     http_method,
 )
-from .spec import AppEngineRequestPb, HttpRequestPb, TaskPb, VersionSpec
+from .spec import VersionSpec
 from .wellknown import camel
 
 APP_ENGINE_USER_AGENT = "AppEngine-Google; (+http://code.google.com/appengine)"
@@ -118,7 +119,7 @@ class TaskCodec:
         headers["User-Agent"] = HTTP_USER_AGENT
         return HttpRequest(r.url, method, headers, r.body, decode_token(r))
 
-    def encode(self, task: Task, view: int, queue: Queue | None = None) -> Any:
+    def encode(self, task: Task, view: int, queue: Queue | None = None) -> TaskPb:
         """The API's Task; BASIC (and unspecified) views leave out bodies and payloads."""
         spec, pb = self.spec, self.pb
         full = view == pb.Task.FULL
@@ -161,7 +162,7 @@ class TaskCodec:
             _encode_attempt(task.last_attempt, t, "last_attempt")
         if spec.task_has("retry_config") and task.retry is not None:
             encode_retry(spec, task.retry, t.retry_config)
-        return t
+        return cast(TaskPb, t)  # built from the version's module, which mypy sees as Any
 
 
 def app_engine_host(task_name: str, routing: Routing, queue: Queue | None) -> str:

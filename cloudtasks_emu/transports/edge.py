@@ -22,7 +22,8 @@ from ..errors import Code, EmuError, rest_error_body
 from ..faults import Faults, queue_of
 
 if TYPE_CHECKING:
-    from ..proto_api import CloudTasksApi, LocationsApi, Operations
+    from ..mixins import LocationsApi, Operations
+    from ..proto_api import CloudTasksApi
 
 logger = logging.getLogger(__name__)
 
