@@ -271,6 +271,11 @@ def test_upload_queue_yaml_creates_updates_and_disables(channel: Any) -> None:
         upload("queue:\n- name: a\n  mode: pull\n")
     with pytest.raises(exceptions.InvalidArgument, match="YAML"):
         upload("queue: [")
+    # A name deleted too recently is refused, as CreateQueue refuses it, and no queue changes.
+    client.delete_queue(name=f"{parent}/queues/b")
+    with pytest.raises(exceptions.FailedPrecondition, match="existed too recently"):
+        upload("queue:\n- name: a\n  rate: 2/s\n- name: b\n  mode: pull\n")
+    assert client.get_queue(name=f"{parent}/queues/a").rate_limits.max_tasks_dispatched_per_second == 1
 
 
 def test_sigterm_lets_an_in_flight_delivery_finish(handler: RecordingHandler) -> None:
