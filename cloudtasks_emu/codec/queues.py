@@ -121,7 +121,7 @@ class QueueCodec:
         spec = self.spec
         q = self.pb.Queue(name=queue.name, state=queue.state.value)
         self._encode_target(queue, q)
-        if queue.logging_sampling_ratio is not None and spec.queue_has("stackdriver_logging_config"):
+        if queue.logging_sampling_ratio is not None and "stackdriver_logging_config" in spec.queue_fields:
             q.stackdriver_logging_config.sampling_ratio = queue.logging_sampling_ratio
         rate = q.rate_limits
         setattr(rate, spec.rate_field, queue.rate.max_dispatches_per_second)
@@ -130,11 +130,11 @@ class QueueCodec:
         encode_retry(spec, queue.retry, q.retry_config)
         if queue.purge_time_us is not None:
             q.purge_time.FromMicroseconds(queue.purge_time_us)
-        if spec.queue_has("task_ttl"):
+        if "task_ttl" in spec.queue_fields:
             set_duration(q.task_ttl, queue.task_ttl_s)
-        if spec.queue_has("tombstone_ttl"):
+        if "tombstone_ttl" in spec.queue_fields:
             set_duration(q.tombstone_ttl, queue.tombstone_ttl_s)
-        if stats is not None and spec.queue_has("stats"):
+        if stats is not None and "stats" in spec.queue_fields:
             q.stats.tasks_count = stats.tasks_count
             if stats.oldest_schedule_us is not None:
                 q.stats.oldest_estimated_arrival_time.FromMicroseconds(stats.oldest_schedule_us)

@@ -41,12 +41,6 @@ class VersionSpec:
     read_mask: bool  # GetQueue/ListQueues take a read_mask
     operations: bool  # the Batch RPCs' GetOperation mixin is served
 
-    def queue_has(self, field: str) -> bool:
-        return field in self.queue_fields
-
-    def task_has(self, field: str) -> bool:
-        return field in self.task_fields
-
 
 # `dispatch_count` stands for the v2beta3/v2 attempt fields (dispatch/response counts, first and
 # last attempt); v2beta2 reports the same through `status`.

@@ -148,19 +148,19 @@ class TaskCodec:
                 t.pull_message.payload = payload.payload
         t.schedule_time.FromMicroseconds(task.schedule_us)
         t.create_time.FromMicroseconds(task.create_us)
-        if spec.task_has("status") and task.dispatch_count:
+        if "status" in spec.task_fields and task.dispatch_count:
             s = t.status
             s.attempt_dispatch_count, s.attempt_response_count = task.dispatch_count, task.response_count
             _encode_attempt(task.first_attempt, s, "first_attempt_status")
             _encode_attempt(task.last_attempt, s, "last_attempt_status")
-        if spec.task_has("dispatch_deadline") and task.dispatch_deadline_ms is not None:
+        if "dispatch_deadline" in spec.task_fields and task.dispatch_deadline_ms is not None:
             t.dispatch_deadline.FromMilliseconds(task.dispatch_deadline_ms)
-        if spec.task_has("dispatch_count"):
+        if "dispatch_count" in spec.task_fields:
             t.dispatch_count, t.response_count = task.dispatch_count, task.response_count
             if task.first_attempt is not None:  # the cloud keeps only dispatch_time of the first attempt
                 _encode_attempt(Attempt(dispatch_us=task.first_attempt.dispatch_us), t, "first_attempt")
             _encode_attempt(task.last_attempt, t, "last_attempt")
-        if spec.task_has("retry_config") and task.retry is not None:
+        if "retry_config" in spec.task_fields and task.retry is not None:
             encode_retry(spec, task.retry, t.retry_config)
         return cast(TaskPb, t)  # built from the version's module, which mypy sees as Any
 
