@@ -63,6 +63,8 @@ class Controls:
                 "latency_ms": round(a.latency_s * 1000, 3),
                 "time": a.at,
                 "retry_count": a.attempt - 1,
+                "request_headers": a.request_headers,
+                "response_excerpt": a.response_excerpt.decode("utf-8", errors="replace"),
             }
             for a in self._service.attempts(queue or None)
         ]

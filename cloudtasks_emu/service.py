@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import copy
+import heapq
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 from . import names
 from .clock import Clock, to_us
@@ -31,6 +32,8 @@ TASK_TOO_RECENT = (
     "projects.locations.queues.tasks/create#body.request_body.FIELDS.task."
 )
 QUEUE_TOO_RECENT = "The queue cannot be created because a queue with this name existed too recently."
+
+ScheduleKey = tuple[int, int, str]  # (schedule_us, heap sequence or -1 while in flight, task name)
 
 
 class TasksService:
@@ -351,6 +354,42 @@ class TasksService:
         oldest, executed, concurrent, rate = self.scheduler.stats(queue)
         return QueueStats(self.store.count_tasks(queue.name), oldest, executed, concurrent, rate)
 
+    # dashboard reads (the web page's needs beyond the RPCs; kept together so the store can change beneath)
+    def all_queues(self) -> Iterator[Queue]:
+        """Every queue of every project and location, in name order."""
+        return self.store.queues_after("", "")
+
+    def in_flight(self, queue: Queue) -> set[str]:
+        """Names of the queue's tasks whose attempt is under way."""
+        return set(self.scheduler.runtime(queue).in_flight)
+
+    def tasks_by_schedule(
+        self, queue_name: str, after: ScheduleKey | None, limit: int, keep: Callable[[Task], bool]
+    ) -> list[tuple[ScheduleKey, Task]]:
+        """Up to `limit` kept tasks of the queue in schedule order, each with its position, after `after`.
+
+        Reads the dispatch heap best-first without popping it (those in flight merged in at their time):
+        O((skipped + limit) log n), however many tasks wait.
+        """
+        queue = self.require_queue(queue_name)
+        rt = self.scheduler.runtime(queue)
+        flying = sorted((t.schedule_us, -1, t.name) for t in map(self.store.get_task, rt.in_flight) if t is not None)
+        found: list[tuple[ScheduleKey, Task]] = []
+        seen: set[str] = set()
+        for key in heapq.merge(flying, _heap_in_order(rt.heap)):
+            if after is not None and key <= after:
+                continue
+            due, seq, name = key
+            task = self.store.get_task(name)
+            if task is None or name in seen or (seq >= 0 and (task.schedule_us != due or name in rt.in_flight)):
+                continue  # gone, or a stale entry of a task rescheduled since
+            seen.add(name)
+            if keep(task):
+                found.append((key, task))
+                if len(found) == limit:
+                    break
+        return found
+
     # locations
     def locations(self, project: str) -> list[str]:
         """Location IDs in use in `project`: the configured one plus those holding queues."""
@@ -374,6 +413,17 @@ class TasksService:
         self.store.clear()
         self.scheduler.journal.clear()
         self.declare_queues(None, [copy.deepcopy(queue) for queue in self.startup_queues])
+
+
+def _heap_in_order(heap: list[ScheduleKey]) -> Iterator[ScheduleKey]:
+    """A binary heap's items in order, leaving it untouched (best-first over its implicit tree)."""
+    frontier = [(heap[0], 0)] if heap else []
+    while frontier:
+        item, i = heapq.heappop(frontier)
+        yield item
+        for child in (2 * i + 1, 2 * i + 2):
+            if child < len(heap):
+                heapq.heappush(frontier, (heap[child], child))
 
 
 def _check_payload_matches(queue: Queue, task: Task) -> None:
