@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
-# Docker for tests/container: Debian's docker.io (dockerd, containerd, runc), a running dockerd, and a
-# Debian base image made with debootstrap, because no image registry is reachable from here.
+# Docker for tests/container: Debian's docker.io (dockerd, containerd, runc) and docker-compose, a running
+# dockerd, and a Debian base image made with debootstrap, because no image registry is reachable here.
 # Idempotent: each step is skipped when its result is already there.
 set -euo pipefail
 BASE_IMAGE="${CLOUDTASKS_EMU_TEST_BASE:-cloudtasks-emu-base:bookworm}"
 LOG=/var/log/cloudtasks-emu-dockerd.log
 
-if ! command -v dockerd >/dev/null || ! command -v debootstrap >/dev/null; then
+if ! command -v dockerd >/dev/null || ! command -v debootstrap >/dev/null || ! command -v docker-compose >/dev/null; then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-    docker.io debootstrap ca-certificates iptables >/dev/null
+    docker.io docker-compose debootstrap ca-certificates iptables >/dev/null
 fi
 
 docker_up() { timeout 10 docker info >/dev/null 2>&1; }
