@@ -1,11 +1,14 @@
 """Container figures for docs/benchmarks.md: what our Dockerfile adds on top of its base image, and
-`docker run` to the ready line. Run after ./scripts/test built cloudtasks-emu:test (tests/container)."""
+`docker run` to the ready line (beside the same start outside a container).
+
+Run with .venv/bin/python after ./scripts/test built cloudtasks-emu:test (tests/container)."""
 
 from __future__ import annotations
 
 import argparse
 import statistics
 import subprocess
+import sys
 import time
 import uuid
 
@@ -50,6 +53,26 @@ def run_to_ready_s(image: str) -> float:
     return elapsed
 
 
+def bare_to_ready_s() -> float:
+    """The same start outside a container, for the ratio: what the container itself costs."""
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "cloudtasks_emu", "start", "--port", "0", "--http-port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    assert process.stdout is not None
+    line = process.stdout.readline()
+    elapsed = time.perf_counter() - started
+    process.terminate()
+    process.wait(timeout=60)
+    process.stdout.close()
+    if '"ready": true' not in line:
+        raise SystemExit(f"no ready line: {line!r}")
+    return elapsed
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--image", default="cloudtasks-emu:test")
@@ -60,11 +83,14 @@ def main() -> None:
     run_to_ready_s(args.image)  # warm the page cache once
     times = [run_to_ready_s(args.image) for _ in range(args.runs)]
     median = statistics.median(times)
+    bare_to_ready_s()
+    bare = statistics.median([bare_to_ready_s() for _ in range(args.runs)])
     print(f"added on top of the base: {added_mb:.1f} MB ({added_mb / 120:.2f} of the 120 MB target)")
     print(
         f"docker run to ready: median {median:.2f} s, max {max(times):.2f} s of {args.runs} runs "
         f"({median / 2:.2f} of the 2 s target)"
     )
+    print(f"the same start outside a container: median {bare:.2f} s (container / bare = {median / bare:.2f})")
 
 
 if __name__ == "__main__":

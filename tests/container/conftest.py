@@ -72,7 +72,7 @@ class Container:
         return docker("inspect", "-f", template, self.name).stdout.strip()
 
     def remove(self) -> None:
-        docker("rm", "-f", self.name, check=False)
+        docker("rm", "--force", "--volumes", self.name, check=False)
         self._logs.kill()
         self._logs.wait(timeout=10)
         if self._logs.stdout is not None:
