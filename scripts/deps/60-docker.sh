@@ -21,9 +21,10 @@ if ! docker_up; then
     sleep 0.5
   done
   if ! docker_up; then
+    # Not fatal for the whole run: tests/container fail and point here, the other tests still run.
     echo "60-docker.sh: dockerd did not start within 30 s; the last lines of $LOG:" >&2
     tail -n 20 "$LOG" >&2 || true
-    exit 1
+    exit 0
   fi
 fi
 

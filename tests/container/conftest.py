@@ -34,9 +34,15 @@ def docker(*args: str, timeout_s: float = 60, check: bool = True) -> subprocess.
 
 @pytest.fixture(scope="session")
 def image() -> str:
-    info = subprocess.run(["docker", "info"], capture_output=True, text=True, timeout=30)
+    try:
+        info = subprocess.run(["docker", "info"], capture_output=True, text=True, timeout=30)
+    except FileNotFoundError:
+        pytest.fail("no docker command: scripts/deps/60-docker.sh installs Debian's docker.io")
     if info.returncode != 0:
-        pytest.fail(f"dockerd is not reachable (scripts/deps/60-docker.sh starts it): {info.stderr.strip()}")
+        pytest.fail(
+            "dockerd is not reachable (scripts/deps/60-docker.sh starts it; its log is "
+            f"/var/log/cloudtasks-emu-dockerd.log): {info.stderr.strip()}"
+        )
     if docker("image", "inspect", BASE, check=False).returncode != 0:
         pytest.fail(f"base image {BASE} is missing: scripts/deps/60-docker.sh builds it")
     docker(
