@@ -1,4 +1,4 @@
-# cloudtasks-emu as a container: `docker build -t cloudtasks-emu .`, `docker run -p 8123:8123 -p 8124:8124 cloudtasks-emu`.
+# cloudtasks-emu as a container: `docker build -t cloudtasks-emu .`, `docker run -p 8123:8123 cloudtasks-emu`.
 # BASE is any Debian-like image with python3 (>= 3.11) and its venv module; both stages use it, so the
 # venv's interpreter link stays valid. The final stage gets the built venv only: no compilers, no pip.
 ARG BASE=python:3.11-slim
@@ -18,11 +18,13 @@ RUN useradd --system --uid 10001 --home-dir /data --shell /usr/sbin/nologin emu 
  && mkdir -p /data && chown emu /data
 COPY --from=builder /opt/venv /opt/venv
 # Every flag has a CLOUDTASKS_EMU_* variable; inside a container loopback is unreachable from outside,
-# so bind every address. CLOUDTASKS_EMU_APP_ENGINE_URL says where App Engine tasks go.
+# so bind every address, and answer whatever Host name (service name, host alias) the container is
+# reached under. CLOUDTASKS_EMU_APP_ENGINE_URL says where App Engine tasks go.
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
     CLOUDTASKS_EMU_HOST=0.0.0.0 \
+    CLOUDTASKS_EMU_ALLOWED_HOST=* \
     CLOUDTASKS_EMU_PORT=8123 \
     CLOUDTASKS_EMU_HTTP_PORT=8124 \
     CLOUDTASKS_EMU_READY_FILE=/tmp/cloudtasks-emu.ready.json

@@ -23,31 +23,30 @@ READY_LINE = r'^\{"ready": true'
 
 
 class CloudTasksContainer(DockerContainer):
-    """The emulator in a container: gRPC on `port`, REST/admin on `http_port`.
+    """The emulator in a container: gRPC, REST, the admin API and /healthz on one `port`.
 
-    With the default bridge network the ports are published on free host ports. With
-    `network_mode="host"` the container shares the host's ports: pass `port=0, http_port=0` and the
-    ports it bound are read from its ready line. Extra emulator flags go in `args`, environment in `env`.
+    With the default bridge network the port is published on a free host port. With
+    `network_mode="host"` the container shares the host's ports: pass `port=0` and the port it bound
+    is read from its ready line. Extra emulator flags go in `args`; environment with `with_env`.
     """
 
     def __init__(
         self,
         image: str = "cloudtasks-emu:latest",
         port: int = 8123,
-        http_port: int = 8124,
         args: tuple[str, ...] = (),
         startup_timeout_s: float = 30.0,
         **kwargs: Any,
     ) -> None:
         super().__init__(image=image, **kwargs)
         self.port = port
-        self.http_port = http_port
         self._host_network = kwargs.get("network_mode") == "host"
         self._ready: dict[str, Any] = {}
         self.with_env("CLOUDTASKS_EMU_PORT", str(port))
-        self.with_env("CLOUDTASKS_EMU_HTTP_PORT", str(http_port))
-        if not self._host_network:
-            self.with_exposed_ports(port, http_port)
+        if self._host_network:  # the second HTTP listener would need a free host port too
+            self.with_env("CLOUDTASKS_EMU_NO_HTTP_PORT", "1")
+        else:
+            self.with_exposed_ports(port)
         self.with_command(["start", *args])
         self.waiting_for(LogMessageWaitStrategy(READY_LINE).with_startup_timeout(int(startup_timeout_s)))
 
@@ -60,18 +59,15 @@ class CloudTasksContainer(DockerContainer):
                 break
         return self
 
-    def _address(self, container_port: int, ready_key: str) -> str:
-        if self._host_network:
-            return f"127.0.0.1:{self._ready.get(ready_key, container_port)}"
-        return f"{self.get_container_host_ip()}:{self.get_exposed_port(container_port)}"
-
     def get_emulator_host(self) -> str:
-        """host:port of the gRPC API, the value for CLOUD_TASKS_EMULATOR_HOST."""
-        return self._address(self.port, "grpc_port")
+        """host:port for every client: the value for CLOUD_TASKS_EMULATOR_HOST (gRPC and REST alike)."""
+        if self._host_network:
+            return f"127.0.0.1:{self._ready.get('port', self.port)}"
+        return f"{self.get_container_host_ip()}:{self.get_exposed_port(self.port)}"
 
     def get_http_url(self) -> str:
-        """Base URL of the REST API, the admin API (/_emu/...) and /healthz."""
-        return f"http://{self._address(self.http_port, 'http_port')}"
+        """Base URL of the REST API, the admin API (/_emu/...) and /healthz: the same port."""
+        return f"http://{self.get_emulator_host()}"
 
     def client(self, version: str = "v2", transport: str = "grpc", asyncio: bool = False) -> Any:
         """An official google-cloud-tasks client for this container (needs the `client` extra too)."""

@@ -12,7 +12,7 @@ import urllib.error
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-EMULATOR = os.environ.get("EMULATOR_HTTP", "http://emulator:8124")
+EMULATOR = os.environ.get("EMULATOR_HTTP", "http://emulator:8123")
 QUEUE = os.environ.get("QUEUE", "projects/demo/locations/us-central1/queues/default")
 SELF_URL = os.environ.get("HANDLER_URL", "http://handler:8080")
 PORT = int(os.environ.get("PORT", "8080"))

@@ -67,8 +67,9 @@ class Container:
             self.ready = json.loads(line)
         except ValueError:
             raise AssertionError(f"no ready line from the container: {line!r}; {self.logs()}") from None
-        self.grpc: str = f"127.0.0.1:{self.ready['grpc_port']}"
-        self.http: str = f"http://127.0.0.1:{self.ready['http_port']}"
+        # The one port serves every client, as a user would point them.
+        self.grpc: str = f"127.0.0.1:{self.ready['port']}"
+        self.http: str = f"http://127.0.0.1:{self.ready['port']}"
 
     def logs(self) -> str:
         done = docker("logs", self.name, check=False)

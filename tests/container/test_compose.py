@@ -48,7 +48,7 @@ def host_network_variant(emu_port: int, emu_http_port: int, handler_port: int) -
         CLOUDTASKS_EMU_APP_ENGINE_URL=f"http://127.0.0.1:{handler_port}",
     )
     handler["environment"].update(
-        EMULATOR_HTTP=f"http://127.0.0.1:{emu_http_port}",
+        EMULATOR_HTTP=f"http://127.0.0.1:{emu_port}",
         HANDLER_URL=f"http://127.0.0.1:{handler_port}",
         PORT=str(handler_port),
     )

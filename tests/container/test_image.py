@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import time
 import urllib.request
@@ -49,6 +50,20 @@ def test_queue_and_http_task_reach_a_handler_on_the_host(
         transport="rest", credentials=AnonymousCredentials(), client_options=ClientOptions(api_endpoint=emu.http)
     )
     assert [q.name for q in rest.list_queues(parent=PARENT)] == [queue.name]
+
+
+def test_any_host_name_is_answered(image: str, containers: list[Container]) -> None:
+    # Reached as a compose service or a host alias, the Host header names no loopback address.
+    containers.append(Container(image))
+    port = containers[0].ready["port"]
+    for name in (f"emulator:{port}", f"host.docker.internal:{port}"):
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        try:
+            connection.request("GET", f"/v2/{PARENT}/queues", headers={"Host": name})
+            response = connection.getresponse()
+            assert response.status == 200, (name, response.read())
+        finally:
+            connection.close()
 
 
 def test_app_engine_url_comes_from_the_environment(

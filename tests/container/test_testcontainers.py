@@ -29,7 +29,7 @@ def no_reaper(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_container_delivers_tasks_and_gives_clients(image: str, handler: RecordingHandler) -> None:
     # Given the module's container on the host network, ports picked by the emulator.
-    with CloudTasksContainer(image, port=0, http_port=0, args=("--virtual-clock",), network_mode="host") as emu:
+    with CloudTasksContainer(image, port=0, args=("--virtual-clock",), network_mode="host") as emu:
         host, port = emu.get_emulator_host().rsplit(":", 1)
         assert host == "127.0.0.1"
         assert int(port) > 0
