@@ -19,58 +19,36 @@ def image_bytes(image: str) -> int:
     return int(out.stdout.strip())
 
 
-def run_to_ready_s(image: str) -> float:
-    """Seconds from `docker run` until the ready JSON line appears on the container's stdout."""
-    name = f"emu-bench-{uuid.uuid4().hex[:8]}"
+def to_ready_s(command: list[str], stop: list[str] | None = None) -> float:
+    """Seconds from starting `command` until the ready JSON line appears on its stdout; then stop it
+    (with the `stop` command when given, else SIGTERM)."""
     started = time.perf_counter()
-    process = subprocess.Popen(
-        [
-            "docker",
-            "run",
-            "--rm",
-            "--name",
-            name,
-            "--network",
-            "host",
-            "-e",
-            "CLOUDTASKS_EMU_PORT=0",
-            "-e",
-            "CLOUDTASKS_EMU_HTTP_PORT=0",
-            image,
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     assert process.stdout is not None
     line = process.stdout.readline()
     elapsed = time.perf_counter() - started
-    subprocess.run(["docker", "stop", name], capture_output=True, timeout=60)
+    if stop:
+        subprocess.run(stop, capture_output=True, timeout=60)
+    else:
+        process.terminate()
     process.wait(timeout=60)
     process.stdout.close()
     if '"ready": true' not in line:
         raise SystemExit(f"no ready line: {line!r}")
     return elapsed
+
+
+def run_to_ready_s(image: str) -> float:
+    """`docker run` on the host network, ports picked by the emulator."""
+    name = f"emu-bench-{uuid.uuid4().hex[:8]}"
+    ports = ["-e", "CLOUDTASKS_EMU_PORT=0", "-e", "CLOUDTASKS_EMU_HTTP_PORT=0"]
+    command = ["docker", "run", "--rm", "--name", name, "--network", "host", *ports, image]
+    return to_ready_s(command, stop=["docker", "stop", name])
 
 
 def bare_to_ready_s() -> float:
     """The same start outside a container, for the ratio: what the container itself costs."""
-    started = time.perf_counter()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "cloudtasks_emu", "start", "--port", "0", "--http-port", "0"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    assert process.stdout is not None
-    line = process.stdout.readline()
-    elapsed = time.perf_counter() - started
-    process.terminate()
-    process.wait(timeout=60)
-    process.stdout.close()
-    if '"ready": true' not in line:
-        raise SystemExit(f"no ready line: {line!r}")
-    return elapsed
+    return to_ready_s([sys.executable, "-m", "cloudtasks_emu", "start", "--port", "0", "--http-port", "0"])
 
 
 def main() -> None:
