@@ -19,7 +19,8 @@ RUN useradd --system --uid 10001 --home-dir /data --shell /usr/sbin/nologin emu 
 COPY --from=builder /opt/venv /opt/venv
 # Every flag has a CLOUDTASKS_EMU_* variable; inside a container loopback is unreachable from outside,
 # so bind every address, and answer whatever Host name (service name, host alias) the container is
-# reached under. CLOUDTASKS_EMU_APP_ENGINE_URL says where App Engine tasks go.
+# reached under. State lives in SQLite in the /data volume, so it survives a restart.
+# CLOUDTASKS_EMU_APP_ENGINE_URL says where App Engine tasks go.
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
@@ -27,7 +28,8 @@ ENV PATH=/opt/venv/bin:$PATH \
     CLOUDTASKS_EMU_ALLOWED_HOST=* \
     CLOUDTASKS_EMU_PORT=8123 \
     CLOUDTASKS_EMU_HTTP_PORT=8124 \
-    CLOUDTASKS_EMU_READY_FILE=/tmp/cloudtasks-emu.ready.json
+    CLOUDTASKS_EMU_READY_FILE=/tmp/cloudtasks-emu.ready.json \
+    CLOUDTASKS_EMU_DATA_DIR=/data
 USER emu
 WORKDIR /data
 VOLUME /data

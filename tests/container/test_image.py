@@ -6,6 +6,7 @@ import http.client
 import json
 import time
 import urllib.request
+import uuid
 
 import grpc
 import pytest
@@ -64,6 +65,30 @@ def test_any_host_name_is_answered(image: str, containers: list[Container]) -> N
             assert response.status == 200, (name, response.read())
         finally:
             connection.close()
+
+
+def test_state_survives_a_new_container_on_the_same_volume(image: str, containers: list[Container]) -> None:
+    volume = f"cloudtasks-emu-test-{uuid.uuid4().hex[:10]}"
+    try:
+        # Given a queue and a task made in one container whose /data is a named volume.
+        containers.append(Container(image, run_flags=("-v", f"{volume}:/data")))
+        first = grpc_client(containers[0])
+        queue = first.create_queue(parent=PARENT, queue=tasks_v2.Queue(name=f"{PARENT}/queues/kept"))
+        first.pause_queue(name=queue.name)
+        task = first.create_task(
+            parent=queue.name, task=tasks_v2.Task(http_request=tasks_v2.HttpRequest(url="http://127.0.0.1:9/x"))
+        )
+        docker("stop", "--time", "20", containers[0].name, timeout_s=60)
+        # When a new container starts on the same volume.
+        containers.append(Container(image, run_flags=("-v", f"{volume}:/data")))
+        second = grpc_client(containers[1])
+        # Then the queue and its task are there.
+        assert [t.name for t in second.list_tasks(parent=queue.name)] == [task.name]
+        assert "storage sqlite in /data" in containers[1].logs()
+    finally:
+        for container in containers:
+            container.remove()
+        docker("volume", "rm", "--force", volume, check=False)
 
 
 def test_app_engine_url_comes_from_the_environment(
