@@ -91,6 +91,14 @@ def test_state_survives_a_new_container_on_the_same_volume(image: str, container
         docker("volume", "rm", "--force", volume, check=False)
 
 
+def test_dashboard_files_are_in_the_image(image: str, containers: list[Container]) -> None:
+    # A non-editable install ships only declared package data: the page and its scripts must be there.
+    containers.append(Container(image))
+    with urllib.request.urlopen(f"{containers[0].http}/", timeout=10) as response:
+        assert response.status == 200
+        assert "<html" in response.read().decode().lower()
+
+
 def test_app_engine_url_comes_from_the_environment(
     image: str, containers: list[Container], handler: RecordingHandler
 ) -> None:
