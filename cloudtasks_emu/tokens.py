@@ -1,4 +1,6 @@
-"""Bearer tokens for HTTP targets: RS256 OIDC ID tokens signed with a key made at start, and its JWKS.
+"""Bearer tokens for HTTP targets: RS256 OIDC ID tokens signed with a key made at start, and the
+public key in both forms Google serves it: a JWKS (/oauth2/v3/certs) and a map of key ID to x509
+certificate (/oauth2/v1/certs, what google.oauth2.id_token.verify_token reads).
 
 Token lifetimes use real time (not the virtual clock) so that standard JWT libraries accept them.
 """
@@ -6,6 +8,7 @@ Token lifetimes use real time (not the virtual clock) so that standard JWT libra
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import hashlib
 import json
 import time
@@ -13,7 +16,10 @@ import uuid
 from typing import Any
 
 import jwt
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import NameOID
 from jwt.algorithms import RSAAlgorithm
 
 ISSUER = "https://accounts.google.com"
@@ -26,6 +32,7 @@ class TokenMinter:
     def __init__(self) -> None:
         self._key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         self.key_id = uuid.uuid4().hex
+        self._certificate_pem = ""
 
     def oidc(self, service_account_email: str, audience: str) -> str:
         """A Google-style ID token for the service account, with `aud` = audience."""
@@ -53,6 +60,12 @@ class TokenMinter:
         jwk.update({"kid": self.key_id, "use": "sig", "alg": "RS256"})
         return {"keys": [jwk]}
 
+    def x509_certs(self) -> dict[str, str]:
+        """{key ID: PEM certificate}, the format of https://www.googleapis.com/oauth2/v1/certs."""
+        if not self._certificate_pem:  # made on first use, so start-up does not pay for it
+            self._certificate_pem = _self_signed(self._key).public_bytes(serialization.Encoding.PEM).decode()
+        return {self.key_id: self._certificate_pem}
+
     @staticmethod
     def openid_configuration(base_url: str) -> dict[str, Any]:
         return {
@@ -68,3 +81,19 @@ class TokenMinter:
 def _subject(email: str) -> str:
     """A stable numeric ID per service account, like Google's 21-digit subject IDs."""
     return str(int.from_bytes(hashlib.sha256(email.encode()).digest()[:9], "big")).zfill(21)[:21]
+
+
+def _self_signed(key: rsa.RSAPrivateKey) -> x509.Certificate:
+    """A self-signed certificate for the signing key, valid from a day ago for a year."""
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "cloudtasks-emu token signer")])
+    now = dt.datetime.now(dt.UTC)
+    return (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=365))
+        .sign(key, hashes.SHA256())
+    )

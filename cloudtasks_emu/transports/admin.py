@@ -101,6 +101,9 @@ def add_admin_routes(app: web.Application, controls: Controls, tokens: TokenMint
     async def jwks(_: web.Request) -> web.Response:
         return web.json_response(tokens.jwks())
 
+    async def x509_certs(_: web.Request) -> web.Response:
+        return web.json_response(tokens.x509_certs())
+
     app.router.add_get(f"{PREFIX}/clock", get_clock)
     app.router.add_post(PREFIX + "/clock:{verb:advance|set}", move_clock)
     app.router.add_post(f"{PREFIX}/drain", drain)
@@ -112,3 +115,4 @@ def add_admin_routes(app: web.Application, controls: Controls, tokens: TokenMint
     app.router.add_delete(PREFIX + "/faults/{id}", clear_faults)
     app.router.add_get("/.well-known/openid-configuration", openid_configuration)
     app.router.add_get("/oauth2/v3/certs", jwks)
+    app.router.add_get("/oauth2/v1/certs", x509_certs)
