@@ -6,12 +6,22 @@ A narrow face of the service and its engine, so that the admin API reaches nothi
 from __future__ import annotations
 
 import datetime as dt
+import time
 from typing import Any
 
+from . import queue_hints
 from .clock import Clock, FakeClock
 from .errors import Code, EmuError, invalid
 from .faults import Faults
 from .service import TasksService
+
+
+class UnknownQueue(EmuError):
+    """NOT_FOUND for a queue named to drain or list attempts of, with the names that do exist."""
+
+    def __init__(self, name: str, known: list[str]) -> None:
+        super().__init__(Code.NOT_FOUND, queue_hints.unknown_queue(name, known))
+        self.known = known
 
 
 class Controls:
@@ -43,16 +53,30 @@ class Controls:
                 raise invalid("time only moves forward")
             clock.set(to)
 
+    def _require(self, queue: str) -> None:
+        if queue and self._service.find_queue(queue) is None:
+            raise UnknownQueue(queue, self._service.queue_names())
+
     async def drain(self, timeout_s: float, queue: str = "") -> bool:
+        """Wait until nothing due is undelivered; UnknownQueue for a queue that does not exist."""
+        self._require(queue)
         return await self._service.drain(min(timeout_s, 600), [queue] if queue else None)
 
-    def reset(self, queue: str = "") -> None:
-        """Forget one queue, or everything (faults included)."""
+    def reset(self, queue: str = "", keep_clock: bool = False) -> None:
+        """Forget one queue, or go back to the start-up state (faults cleared). A virtual clock moves to
+        real now unless `keep_clock`: for one queue forward only, since other queues keep their tasks."""
+        clock = self._clock if isinstance(self._clock, FakeClock) and not keep_clock else None
+        if clock is not None and not queue:  # before the reset, so start-up queues come back at the new time
+            clock.rebase(time.time())
         self._service.reset(queue)
+        if clock is not None and queue:
+            clock.set(time.time())
         if not queue:
             self.faults.clear()
 
     def attempts(self, queue: str = "") -> list[dict[str, Any]]:
+        """Recent dispatch attempts; UnknownQueue for a queue that does not exist."""
+        self._require(queue)
         return [
             {
                 "queue": a.queue,

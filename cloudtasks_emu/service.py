@@ -7,7 +7,7 @@ import heapq
 import random
 from collections.abc import Callable, Iterator
 
-from . import names
+from . import names, queue_hints
 from .clock import Clock, to_us
 from .config import MAX_SCHEDULE_AHEAD_S, Settings
 from .engine.journal import JournalEntry
@@ -96,8 +96,13 @@ class TasksService:
         names.parse_queue(name)
         queue = self.store.get_queue(name)
         if queue is None:
+            queue_hints.unknown_queue(name, self.queue_names())
             raise EmuError(Code.NOT_FOUND, missing)
         return queue
+
+    def queue_names(self) -> list[str]:
+        """Every queue's name (for hints about a mistyped one: not on any hot path)."""
+        return [queue.name for queue in self.store.queues_after("", "")]
 
     def create_queue(self, parent: str, queue: Queue) -> Queue:
         """Create `queue` (defaults already filled) under `parent`.

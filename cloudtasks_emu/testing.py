@@ -14,10 +14,11 @@ import sys
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import IO, Any
 
 from aiohttp import web
 from multidict import CIMultiDict
@@ -26,11 +27,12 @@ from multidict import CIMultiDict
 class EmulatorProcess:
     """`cloudtasks-emu start` on free ports, with its admin API as methods."""
 
-    def __init__(self, *args: str, timeout_s: float = 20.0) -> None:
+    def __init__(self, *args: str, timeout_s: float = 20.0, stderr: IO[str] | None = None) -> None:
+        """Start it and wait for its ready line; `stderr` (an open file) receives its log."""
         self._terminated = False
         cmd = [sys.executable, "-m", "cloudtasks_emu", "start", "--port", "0", "--http-port", "0", *args]
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-        self.process = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, env=env)
+        self.process = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=stderr, text=True, env=env)
         lines: queue.Queue[str] = queue.Queue()
         stdout = self.process.stdout
         assert stdout is not None
@@ -86,30 +88,53 @@ class EmulatorProcess:
                 return json.load(error)
 
     def now(self) -> float:
+        """The emulator's clock in epoch seconds: with --virtual-clock, real time at the last reset plus
+        every advance since; compute `schedule_time`s from it, not from time.time()."""
         return float(self.call("GET", "/_emu/clock")["now"])
 
     def advance(self, seconds: float) -> None:
         self.call("POST", "/_emu/clock:advance", {"seconds": seconds})
 
     def drain(self, queue: str = "", timeout_s: float = 20) -> None:
-        """Wait until nothing due remains undelivered (in one queue, or all)."""
+        """Wait until nothing due remains undelivered (in one queue, or all).
+
+        Raises:
+            LookupError: no such queue (the message names the closest known ones).
+            TimeoutError: still busy after `timeout_s`.
+        """
         body: dict[str, Any] = {"timeout": timeout_s}
         if queue:
             body["queue"] = queue
         answer = self.call("POST", "/_emu/drain", body)
+        _raise_unknown_queue(answer)
         if answer != {"idle": True}:
             raise TimeoutError(f"the emulator did not go idle: {answer}")
 
-    def reset(self, queue: str = "") -> None:
-        self.call("POST", "/_emu/reset", {"queue": queue} if queue else {})
+    def reset(self, queue: str = "", keep_clock: bool = False) -> None:
+        """Back to the start-up state (queues from --queue and --config as declared), or forget one queue.
+        A virtual clock moves to real now (forward only for one queue) unless `keep_clock`."""
+        body: dict[str, Any] = {"queue": queue} if queue else {}
+        if keep_clock:
+            body["keep_clock"] = True
+        answer = self.call("POST", "/_emu/reset", body)
+        if "error" in answer:
+            raise LookupError(answer["error"]["message"])
 
     def attempts(self, queue: str = "") -> list[dict[str, Any]]:
-        suffix = f"?queue={queue}" if queue else ""
-        return list(self.call("GET", f"/_emu/attempts{suffix}")["attempts"])
+        """Recent dispatch attempts, oldest first. Raises LookupError for a queue that does not exist."""
+        suffix = f"?queue={urllib.parse.quote(queue)}" if queue else ""
+        answer = self.call("GET", f"/_emu/attempts{suffix}")
+        _raise_unknown_queue(answer)
+        return list(answer["attempts"])
 
     @property
     def faults(self) -> FaultInjector:
         return FaultInjector(self)
+
+
+def _raise_unknown_queue(answer: Any) -> None:
+    if isinstance(answer, dict) and answer.get("error", {}).get("code") == 404:
+        raise LookupError(answer["error"]["message"])
 
 
 class FaultInjector:
@@ -159,9 +184,15 @@ class Received:
 
 
 class RecordingHandler:
-    """A real HTTP server on 127.0.0.1 that records every request and answers each path from its
-    script (an HTTP status, "hang", "hold" until release_held(path), "slow" (50 ms, then 200), "huge"
-    (a 64 MiB body), or "close" (drop the connection)), then 200.
+    """A real HTTP server on 127.0.0.1 that records every request and answers it from the script of
+    its path, one action per request, then 200 once the script is used up. Actions (`script(path, [...])`):
+
+        an int   answer with that HTTP status (301/302/307 with a Location header)
+        "hang"   never answer (the emulator's dispatch deadline decides)
+        "hold"   wait until release_held(path), then 200
+        "slow"   wait 50 ms, then 200
+        "huge"   200 with a 64 MiB body
+        "close"  drop the connection without answering
 
     Use `url` + a path as an HTTP target, or start the emulator with --app-engine-url `url`."""
 

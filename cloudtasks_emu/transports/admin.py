@@ -9,8 +9,8 @@ from typing import Any
 
 from aiohttp import web
 
-from ..control import Controls
-from ..errors import Code, EmuError, invalid
+from ..control import Controls, UnknownQueue
+from ..errors import Code, EmuError, invalid, rest_error_body
 from ..tokens import TokenMinter
 from .guard import require_json
 
@@ -28,6 +28,11 @@ async def _body(request: web.Request) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise invalid("the body must be a JSON object")
     return data
+
+
+def _unknown_queue(error: UnknownQueue) -> web.Response:
+    """Google's 404 body plus the known queues, so that a typo in a test fails instead of passing idle."""
+    return web.json_response({**rest_error_body(error), "known_queues": error.known}, status=404)
 
 
 def _is_loopback(remote: str | None) -> bool:
@@ -69,7 +74,10 @@ def add_admin_routes(app: web.Application, controls: Controls, tokens: TokenMint
             timeout_s = float(data.get("timeout", 30))
         except ValueError as error:
             raise invalid("timeout must be a number of seconds") from error
-        idle = await controls.drain(timeout_s, str(data.get("queue") or ""))
+        try:
+            idle = await controls.drain(timeout_s, str(data.get("queue") or ""))
+        except UnknownQueue as error:
+            return _unknown_queue(error)
         return web.json_response({"idle": idle}, status=200 if idle else 504)
 
     async def reset(request: web.Request) -> web.Response:
@@ -77,11 +85,14 @@ def add_admin_routes(app: web.Application, controls: Controls, tokens: TokenMint
             message = "reset is only allowed from loopback (start with --allow-remote-admin to change that)"
             raise EmuError(Code.PERMISSION_DENIED, message)
         data = await _body(request)
-        controls.reset(str(data.get("queue", "")))
-        return web.json_response({})
+        controls.reset(str(data.get("queue", "")), keep_clock=bool(data.get("keep_clock", False)))
+        return web.json_response(controls.clock_json())
 
     async def attempts(request: web.Request) -> web.Response:
-        return web.json_response({"attempts": controls.attempts(request.query.get("queue", ""))})
+        try:
+            return web.json_response({"attempts": controls.attempts(request.query.get("queue", ""))})
+        except UnknownQueue as error:
+            return _unknown_queue(error)
 
     async def add_fault(request: web.Request) -> web.Response:
         fault = controls.faults.add(await _body(request))

@@ -77,7 +77,8 @@ def test_admin_api_over_plain_http(own_emulator: Any) -> None:
         status, listed = http("GET", f"{base}/_emu/attempts?queue={queue}")
         assert status == 200
         assert [(a["url"], a["status"]) for a in listed["attempts"]] == [(url, 200)]
-        assert http("GET", f"{base}/_emu/attempts?queue=nope")[1] == {"attempts": []}
+        status, unknown = http("GET", f"{base}/_emu/attempts?queue={queue}x")
+        assert (status, unknown["known_queues"]) == (404, [queue])
         # reset one queue, then everything
         status, _ = http("POST", f"{base}/_emu/reset", {"queue": queue})
         assert status == 200
