@@ -1,13 +1,18 @@
 """pytest plugin (entry point `pytest11`): an emulator per session, reset before every test.
 
 Fixtures:
-    cloudtasks_emulator  the running emulator (EmulatorProcess): `.grpc`, `.http`, `.advance(s)`,
-                         `.drain(queue)`, `.attempts(queue)`; state is reset before each test, and
-                         CLOUD_TASKS_EMULATOR_HOST / CLOUD_TASKS_EMULATOR_HTTP_HOST point at it.
+    cloudtasks_emulator  the running emulator (EmulatorProcess): `.grpc`, `.http`, `.now()`, `.advance(s)`,
+                         `.drain(queue)`, `.attempts(queue)`, `.reset()`. Before each test it is reset to
+                         its start-up state (the queues of `cloudtasks_emu_args` come back as declared)
+                         and its virtual clock moves to real now, so code that computes `now + delay`
+                         from the real clock sees the same time as the emulator. CLOUD_TASKS_EMULATOR_HOST
+                         and CLOUD_TASKS_EMULATOR_HTTP_HOST point at it.
     cloudtasks_handler   a RecordingHandler; App Engine tasks are delivered to it, and
                          `cloudtasks_handler.url + "/path"` works as an HTTP target.
     cloudtasks_faults    a FaultInjector: `.fail(code, rpc=, queue=, times=)`, `.delay(s, ...)`,
                          `.dispatch(url_prefix, "refuse" | "timeout" | status)`; cleared after each test.
+    cloudtasks_patch     patch_clients() for one test: official clients built without a transport or
+                         endpoint (as frameworks build them) talk to the emulator.
 The emulator runs with --virtual-clock (time moves with `.advance`); add flags with the ini option
 `cloudtasks_emu_args`, e.g. `cloudtasks_emu_args = --queue projects/p/locations/l/queues/q`.
 """
@@ -20,6 +25,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from .patch import patch_clients
 from .testing import EmulatorProcess, FaultInjector, RecordingHandler
 
 
@@ -67,3 +73,12 @@ def cloudtasks_faults(cloudtasks_emulator: EmulatorProcess) -> Iterator[FaultInj
     faults = cloudtasks_emulator.faults
     yield faults
     faults.clear()
+
+
+@pytest.fixture
+def cloudtasks_patch(cloudtasks_emulator: EmulatorProcess) -> Iterator[EmulatorProcess]:
+    undo = patch_clients()
+    try:
+        yield cloudtasks_emulator
+    finally:
+        undo()
