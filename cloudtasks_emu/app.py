@@ -112,6 +112,7 @@ class Emulator:
     async def stop(self, grace_s: float = 5.0) -> None:
         """Stop accepting calls (gRPC, then HTTP), stop the dispatcher loops, let in-flight
         deliveries finish within `grace_s` and cancel the rest, then close the client session."""
+        logger.info("%s", self._shutdown_report(grace_s))
         if self._grpc is not None:
             await self._grpc.stop(1.0)
         if self._http is not None:
@@ -121,6 +122,19 @@ class Emulator:
         await self.dispatcher.close()
         self.service.store.close()
 
+    def _shutdown_report(self, grace_s: float) -> str:
+        """What a stop leaves behind: deliveries in flight, tasks still pending, and whether they survive."""
+        in_flight = sorted(name for rt in self.service.scheduler.runtimes.values() for name in rt.in_flight)
+        counts = [self.service.store.count_tasks(name) for name in self.service.queue_names()]
+        flight = f"{_count(len(in_flight), 'delivery', 'deliveries')} in flight"
+        if in_flight:
+            shown = ", ".join(in_flight[:10]) + (", ..." if len(in_flight) > 10 else "")
+            flight += f" ({shown}; up to {grace_s:g} s to finish)"
+        data_dir = str(getattr(self.settings, "data_dir", "") or "")  # set by durable storage modes
+        kept = f"kept in {data_dir}" if data_dir else "discarded (in-memory storage)"
+        queues = _count(sum(1 for c in counts if c), "queue", "queues")
+        return f"stopping: {flight}; {_count(sum(counts), 'task', 'tasks')} pending in {queues}, {kept}"
+
     async def __aenter__(self) -> Emulator:
         await self.start()
         return self
@@ -129,3 +143,7 @@ class Emulator:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         await self.stop()
+
+
+def _count(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"

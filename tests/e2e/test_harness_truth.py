@@ -11,7 +11,7 @@ import pytest
 from google.cloud import tasks_v2
 
 from cloudtasks_emu import client as emulator_client
-from cloudtasks_emu.testing import EmulatorProcess
+from cloudtasks_emu.testing import EmulatorProcess, RecordingHandler
 
 from .conftest import PARENT, http_call
 
@@ -93,3 +93,38 @@ def test_client_helper_accepts_a_url(cloudtasks_emulator: EmulatorProcess) -> No
     name = f"{PARENT}/queues/by-url"
     emulator_client("v2", host=f"http://{cloudtasks_emulator.grpc}").create_queue(parent=PARENT, queue={"name": name})
     assert emulator_client("v2", transport="rest", host=cloudtasks_emulator.http).get_queue(name=name).name == name
+
+
+def test_sigterm_logs_what_was_in_flight_and_pending(tmp_path: Path, handler: RecordingHandler) -> None:
+    log_path = tmp_path / "emulator.log"
+    with log_path.open("w") as log:
+        emulator = EmulatorProcess("--virtual-clock", "--app-engine-url", handler.url, stderr=log)
+        try:
+            # Given one delivery held by its handler and two tasks due tomorrow
+            client = emulator_client("v2", host=emulator.grpc)
+            queue = f"{PARENT}/queues/shutdown-report"
+            client.create_queue(parent=PARENT, queue={"name": queue})
+            handler.script("/in-flight", ["hold"])
+            held = client.create_task(parent=queue, task={"app_engine_http_request": {"relative_uri": "/in-flight"}})
+            tomorrow = {"seconds": int(emulator.now()) + DAY_S}
+            for _ in range(2):
+                client.create_task(
+                    parent=queue, task={"app_engine_http_request": {"relative_uri": "/x"}, "schedule_time": tomorrow}
+                )
+            handler.wait_for("/in-flight", 1)
+            # When it is asked to stop (the held delivery is let go once the stop has begun)
+            emulator.terminate()
+            _wait_for_line(log_path, "stopping:")
+        finally:
+            handler.release_held("/in-flight")
+            assert emulator.stop() == 0
+    # Then one line says what was in flight, what was pending, and that memory mode loses it
+    (line,) = [line for line in log_path.read_text().splitlines() if "stopping:" in line]
+    assert f"1 delivery in flight ({held.name}; up to" in line
+    assert "3 tasks pending in 1 queue, discarded (in-memory storage)" in line
+
+
+def _wait_for_line(path: Path, text: str, timeout_s: float = 10) -> None:
+    deadline = time.monotonic() + timeout_s
+    while text not in path.read_text() and time.monotonic() < deadline:
+        time.sleep(0.02)
