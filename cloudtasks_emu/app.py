@@ -73,7 +73,7 @@ class Emulator:
             queues.append(Queue(name=name))
         if self.settings.config_file:
             with open(self.settings.config_file, encoding="utf-8") as file:
-                queues += config_queues(file.read(), self.settings.location)
+                queues += config_queues(file.read(), self.settings.location, self.settings.config_file)
         self.service.startup_queues = [copy.deepcopy(queue) for queue in queues]
         self.service.declare_queues(None, queues)
 

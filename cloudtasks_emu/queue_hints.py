@@ -12,13 +12,26 @@ SHOWN = 20  # names listed in a message; a suite with thousands of queues gets t
 
 
 def closest(name: str, known: Iterable[str], count: int = 3) -> list[str]:
-    """Known names that look like `name`, best first: queue IDs under the same parent compared alone
-    (full names share a long prefix, so everything would look alike), else a typo in the parent."""
-    known = list(known)
+    """Known names that look like `name`, best first. Full names share a long prefix, so everything
+    would look alike: compare queue IDs, under the same parent or one whose project and location
+    are each a typo away."""
     parent, _, queue_id = name.rpartition("/queues/")
-    siblings = {k.rpartition("/queues/")[2]: k for k in known if k.rpartition("/queues/")[0] == parent}
-    near = difflib.get_close_matches(queue_id, list(siblings), n=count, cutoff=0.6)
-    return [siblings[i] for i in near] or difflib.get_close_matches(name, known, n=count, cutoff=0.9)
+    scored = []
+    for full in known:
+        other_parent, _, other_id = full.rpartition("/queues/")
+        score = _similar(queue_id, other_id)
+        if score >= 0.6 and _near_parent(parent, other_parent):
+            scored.append((-score, other_parent != parent, full))
+    return [full for *_, full in sorted(scored)[:count]]
+
+
+def _similar(a: str, b: str) -> float:
+    return difflib.SequenceMatcher(None, a, b).ratio()
+
+
+def _near_parent(a: str, b: str) -> bool:
+    parts_a, parts_b = a.split("/"), b.split("/")
+    return len(parts_a) == len(parts_b) and all(_similar(x, y) >= 0.75 for x, y in zip(parts_a, parts_b, strict=True))
 
 
 def unknown_queue(name: str, known: list[str]) -> str:

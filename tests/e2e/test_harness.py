@@ -237,7 +237,7 @@ queue:
         ("queues: [{name: projects/p/locations/l/queues/q, colour: blue}]", "colour"),
         ("queues: [{name: not/a/queue}]", "Queue name must be formatted"),
         ("queue: [{name: q, rate: fast}]", "project"),
-        ("project: p\nqueue: [{name: q, rate: fast}]", "rate must look like"),
+        ("project: p\nqueue: [{name: q, rate: fast}]", "queue 'q', key rate: must look like"),
         ("queues: [", "not valid YAML"),
     ],
 )
