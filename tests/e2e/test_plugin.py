@@ -1,0 +1,95 @@
+"""The pytest plugin as a user's suite runs it: a fresh project in a temporary folder, run by pytest."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+PARENT = "projects/user-app/locations/us-central1"
+
+USER_TESTS = f'''
+import time
+
+import pytest
+from google.cloud import tasks_v2
+
+import cloudtasks_emu
+
+PARENT = "{PARENT}"
+DECLARED = PARENT + "/queues/declared"
+
+
+@pytest.fixture(autouse=True)
+def queue(cloudtasks_emulator):
+    cloudtasks_emu.client("v2").create_queue(parent=PARENT, queue={{"name": DECLARED}})
+
+
+def test_a_long_wait(cloudtasks_emulator, cloudtasks_handler):
+    client = cloudtasks_emu.client("v2")
+    cloudtasks_handler.script("/work", [500, 200])
+    client.create_task(parent=DECLARED, task={{"app_engine_http_request": {{"relative_uri": "/work"}}}})
+    cloudtasks_emulator.drain(DECLARED)
+    cloudtasks_emulator.advance(86400)  # a day of virtual time: past the backoff
+    cloudtasks_emulator.drain(DECLARED)
+    assert len(cloudtasks_handler.requests_to("/work")) == 2
+    assert [a["status"] for a in cloudtasks_emulator.attempts(DECLARED)] == [500, 200]
+
+
+def test_b_starts_at_real_now(cloudtasks_emulator, cloudtasks_handler):
+    # the previous test's day is gone: a countdown from the real clock means what it says
+    assert abs(cloudtasks_emulator.now() - time.time()) < 3600
+    assert cloudtasks_handler.requests_to("/work") == []
+    client = cloudtasks_emu.client("v2")
+    due = int(time.time()) + 60
+    client.create_task(
+        parent=DECLARED,
+        task={{"app_engine_http_request": {{"relative_uri": "/soon"}}, "schedule_time": {{"seconds": due}}}},
+    )
+    cloudtasks_emulator.drain(DECLARED)
+    assert cloudtasks_handler.requests_to("/soon") == []
+    cloudtasks_emulator.advance(120)
+    cloudtasks_emulator.drain(DECLARED)
+    assert len(cloudtasks_handler.requests_to("/soon")) == 1
+
+
+def test_c_typo_is_an_error(cloudtasks_emulator):
+    with pytest.raises(LookupError, match="did you mean " + DECLARED):
+        cloudtasks_emulator.drain(PARENT + "/queues/declraed")
+
+
+def test_d_stock_client(cloudtasks_patch):
+    names = [q.name for q in tasks_v2.CloudTasksClient().list_queues(parent=PARENT)]
+    assert DECLARED in names
+
+
+def test_e_forgets_the_typo_and_fails(cloudtasks_emulator):
+    cloudtasks_emulator.drain(PARENT + "/queues/declraed")  # no pytest.raises: this test must fail
+'''
+
+
+def test_plugin_in_a_fresh_project(tmp_path: Path) -> None:
+    # Given a project strict about warnings, as careful suites are (pytest-asyncio, installed beside us,
+    # wants a scope)
+    (tmp_path / "pytest.ini").write_text(
+        "[pytest]\nfilterwarnings = error\nasyncio_default_fixture_loop_scope = function\n"
+        "cloudtasks_emu_args = --queue-reuse-delay 0\n"
+    )
+    (tmp_path / "test_user.py").write_text(textwrap.dedent(USER_TESTS))
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CLOUD_TASKS_EMULATOR", "PYTEST_"))}
+    # When its suite runs
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_user.py"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    # Then every honest test passes and the one that drains a typo fails, naming the queue it meant
+    summary = (result.stdout.strip().splitlines() or [""])[-1]
+    assert re.search(r"\b1 failed, 4 passed\b", summary), result.stdout + result.stderr
+    assert "FAILED test_user.py::test_e_forgets_the_typo_and_fails - LookupError" in result.stdout
