@@ -12,8 +12,9 @@ if TYPE_CHECKING:
     from .app import Emulator
     from .clients import client
     from .config import Settings
+    from .patch import patch_clients
 
-__all__ = ["Emulator", "Settings", "client"]
+__all__ = ["Emulator", "Settings", "client", "patch_clients"]
 
 
 def __getattr__(name: str) -> Any:
@@ -25,6 +26,10 @@ def __getattr__(name: str) -> Any:
         from .clients import client
 
         return client
+    if name == "patch_clients":
+        from .patch import patch_clients
+
+        return patch_clients
     if name == "Settings":
         from .config import Settings
 

@@ -205,3 +205,24 @@ def test_patch_leaves_explicit_clients_alone(cloudtasks_patch: EmulatorProcess) 
     tasks_v2.CloudTasksClient().create_queue(parent=PARENT, queue={"name": f"{PARENT}/queues/bare"})
     names = [q.name for q in tasks_v2.CloudTasksClient(transport="rest").list_queues(parent=PARENT)]
     assert f"{PARENT}/queues/bare" in names
+
+
+@pytest.mark.parametrize("version", ["v2", "v2beta3", "v2beta2"])
+async def test_patch_covers_every_version_and_transport(cloudtasks_emulator: EmulatorProcess, version: str) -> None:
+    import importlib
+
+    from cloudtasks_emu import patch_clients
+
+    module = importlib.import_module(f"google.cloud.tasks_{version}")
+    stock_init = module.CloudTasksClient.__init__
+    parent = f"projects/patched-{version}/locations/{LOCATION}"
+    name = f"{parent}/queues/q"
+    queue = {"name": name, **({"app_engine_http_target": {}} if version == "v2beta2" else {})}
+    undo = patch_clients()
+    try:
+        module.CloudTasksClient().create_queue(parent=parent, queue=queue)  # gRPC
+        assert module.CloudTasksClient(transport="rest").get_queue(name=name).name == name
+        assert (await module.CloudTasksAsyncClient().get_queue(name=name)).name == name
+    finally:
+        undo()
+    assert module.CloudTasksClient.__init__ is stock_init
