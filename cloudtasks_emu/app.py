@@ -130,8 +130,8 @@ class Emulator:
         if in_flight:
             shown = ", ".join(in_flight[:10]) + (", ..." if len(in_flight) > 10 else "")
             flight += f" ({shown}; up to {grace_s:g} s to finish)"
-        data_dir = str(getattr(self.settings, "data_dir", "") or "")  # set by durable storage modes
-        kept = f"kept in {data_dir}" if data_dir else "discarded (in-memory storage)"
+        data_dir = self.settings.data_dir
+        kept = f"kept in {data_dir} (SQLite)" if data_dir else "discarded (in-memory storage)"
         queues = _count(sum(1 for c in counts if c), "queue", "queues")
         return f"stopping: {flight}; {_count(sum(counts), 'task', 'tasks')} pending in {queues}, {kept}"
 

@@ -128,3 +128,21 @@ def _wait_for_line(path: Path, text: str, timeout_s: float = 10) -> None:
     deadline = time.monotonic() + timeout_s
     while text not in path.read_text() and time.monotonic() < deadline:
         time.sleep(0.02)
+
+
+def test_sigterm_with_a_data_dir_says_tasks_are_kept(tmp_path: Path) -> None:
+    log_path, data = tmp_path / "emulator.log", tmp_path / "data"
+    with log_path.open("w") as log:
+        emulator = EmulatorProcess("--virtual-clock", "--data-dir", str(data), stderr=log)
+        try:
+            client = emulator_client("v2", host=emulator.grpc)
+            queue = f"{PARENT}/queues/kept"
+            client.create_queue(parent=PARENT, queue={"name": queue})
+            tomorrow = {"seconds": int(emulator.now()) + DAY_S}
+            client.create_task(
+                parent=queue, task={"app_engine_http_request": {"relative_uri": "/x"}, "schedule_time": tomorrow}
+            )
+        finally:
+            assert emulator.stop() == 0
+    (line,) = [line for line in log_path.read_text().splitlines() if "stopping:" in line]
+    assert f"0 deliveries in flight; 1 task pending in 1 queue, kept in {data} (SQLite)" in line

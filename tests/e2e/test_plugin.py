@@ -21,15 +21,12 @@ import cloudtasks_emu
 
 PARENT = "{PARENT}"
 DECLARED = PARENT + "/queues/declared"
-
-
-@pytest.fixture(autouse=True)
-def queue(cloudtasks_emulator):
-    cloudtasks_emu.client("v2").create_queue(parent=PARENT, queue={{"name": DECLARED}})
+FROM_CONFIG = PARENT + "/queues/from-config"
 
 
 def test_a_long_wait(cloudtasks_emulator, cloudtasks_handler):
     client = cloudtasks_emu.client("v2")
+    client.pause_queue(name=FROM_CONFIG)  # changes that the next test must not see
     cloudtasks_handler.script("/work", [500, 200])
     client.create_task(parent=DECLARED, task={{"app_engine_http_request": {{"relative_uri": "/work"}}}})
     cloudtasks_emulator.drain(DECLARED)
@@ -37,13 +34,18 @@ def test_a_long_wait(cloudtasks_emulator, cloudtasks_handler):
     cloudtasks_emulator.drain(DECLARED)
     assert len(cloudtasks_handler.requests_to("/work")) == 2
     assert [a["status"] for a in cloudtasks_emulator.attempts(DECLARED)] == [500, 200]
+    client.delete_queue(name=DECLARED)
 
 
-def test_b_starts_at_real_now(cloudtasks_emulator, cloudtasks_handler):
+def test_b_starts_where_the_suite_started(cloudtasks_emulator, cloudtasks_handler):
     # the previous test's day is gone: a countdown from the real clock means what it says
     assert abs(cloudtasks_emulator.now() - time.time()) < 3600
     assert cloudtasks_handler.requests_to("/work") == []
+    assert cloudtasks_emulator.attempts(DECLARED) == []
+    # and the queues of cloudtasks_emu_args are back as declared
     client = cloudtasks_emu.client("v2")
+    assert client.get_queue(name=FROM_CONFIG).state == tasks_v2.Queue.State.RUNNING
+    assert client.get_queue(name=FROM_CONFIG).rate_limits.max_concurrent_dispatches == 3
     due = int(time.time()) + 60
     client.create_task(
         parent=DECLARED,
@@ -72,11 +74,14 @@ def test_e_forgets_the_typo_and_fails(cloudtasks_emulator):
 
 
 def test_plugin_in_a_fresh_project(tmp_path: Path) -> None:
-    # Given a project strict about warnings, as careful suites are (pytest-asyncio, installed beside us,
-    # wants a scope)
+    # Given a project that declares its queues for the plugin's emulator (a flag and a file), strict about
+    # warnings as careful suites are (pytest-asyncio, installed beside us, wants a scope)
+    (tmp_path / "queues.yaml").write_text(
+        f"queues:\n  - name: {PARENT}/queues/from-config\n    rateLimits: {{maxConcurrentDispatches: 3}}\n"
+    )
     (tmp_path / "pytest.ini").write_text(
         "[pytest]\nfilterwarnings = error\nasyncio_default_fixture_loop_scope = function\n"
-        "cloudtasks_emu_args = --queue-reuse-delay 0\n"
+        f"cloudtasks_emu_args = --queue {PARENT}/queues/declared --config queues.yaml\n"
     )
     (tmp_path / "test_user.py").write_text(textwrap.dedent(USER_TESTS))
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CLOUD_TASKS_EMULATOR", "PYTEST_"))}
