@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import heapq
 import random
 from collections.abc import Callable, Iterator
 
@@ -12,6 +11,7 @@ from .clock import Clock, to_us
 from .config import MAX_SCHEDULE_AHEAD_S, Settings
 from .engine.journal import JournalEntry
 from .engine.leases import MAX_TASKS, Leases, lease_seconds, parse_filter
+from .engine.schedule_order import ScheduleKey, tasks_by_schedule
 from .engine.scheduler import Scheduler
 from .engine.storage import Inserted, Storage
 from .engine.storage.memory import MemoryStorage
@@ -32,8 +32,6 @@ TASK_TOO_RECENT = (
     "projects.locations.queues.tasks/create#body.request_body.FIELDS.task."
 )
 QUEUE_TOO_RECENT = "The queue cannot be created because a queue with this name existed too recently."
-
-ScheduleKey = tuple[int, int, str]  # (schedule_us, heap sequence or -1 while in flight, task name)
 
 
 class TasksService:
@@ -371,29 +369,8 @@ class TasksService:
     def tasks_by_schedule(
         self, queue_name: str, after: ScheduleKey | None, limit: int, keep: Callable[[Task], bool]
     ) -> list[tuple[ScheduleKey, Task]]:
-        """Up to `limit` kept tasks of the queue in schedule order, each with its position, after `after`.
-
-        Reads the dispatch heap best-first without popping it (those in flight merged in at their time):
-        O((skipped + limit) log n), however many tasks wait.
-        """
-        queue = self.require_queue(queue_name)
-        rt = self.scheduler.runtime(queue)
-        flying = sorted((t.schedule_us, -1, t.name) for t in map(self.store.get_task, rt.in_flight) if t is not None)
-        found: list[tuple[ScheduleKey, Task]] = []
-        seen: set[str] = set()
-        for key in heapq.merge(flying, _heap_in_order(rt.heap)):
-            if after is not None and key <= after:
-                continue
-            due, seq, name = key
-            task = self.store.get_task(name)
-            if task is None or name in seen or (seq >= 0 and (task.schedule_us != due or name in rt.in_flight)):
-                continue  # gone, or a stale entry of a task rescheduled since
-            seen.add(name)
-            if keep(task):
-                found.append((key, task))
-                if len(found) == limit:
-                    break
-        return found
+        """Up to `limit` kept tasks of the queue in schedule order, each with its position, after `after`."""
+        return tasks_by_schedule(self.scheduler, self.require_queue(queue_name), after, limit, keep)
 
     # locations
     def locations(self, project: str) -> list[str]:
@@ -418,17 +395,6 @@ class TasksService:
         self.store.clear()
         self.scheduler.journal.clear()
         self.declare_queues(None, [copy.deepcopy(queue) for queue in self.startup_queues])
-
-
-def _heap_in_order(heap: list[ScheduleKey]) -> Iterator[ScheduleKey]:
-    """A binary heap's items in order, leaving it untouched (best-first over its implicit tree)."""
-    frontier = [(heap[0], 0)] if heap else []
-    while frontier:
-        item, i = heapq.heappop(frontier)
-        yield item
-        for child in (2 * i + 1, 2 * i + 2):
-            if child < len(heap):
-                heapq.heappush(frontier, (heap[child], child))
 
 
 def _check_payload_matches(queue: Queue, task: Task) -> None:
