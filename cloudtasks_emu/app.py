@@ -50,7 +50,7 @@ class Emulator:
         self.tokens = TokenMinter()
         self.faults = Faults()
         self.dispatcher = Dispatcher(settings, self.tokens, self.faults)
-        store = open_storage(settings.data_dir)
+        store = open_storage(settings.data_dir, settings.database)
         self.service = TasksService(
             settings, self.clock, Scheduler(store, self.clock, self.dispatcher.deliver, settings.attempt_journal_size)
         )

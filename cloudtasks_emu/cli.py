@@ -105,6 +105,12 @@ def add_start_flags(start: argparse.ArgumentParser, defaults: Settings) -> None:
         "--data-dir", default=defaults.data_dir, metavar="DIR", help="keep state in SQLite in DIR (default: memory)"
     )
     start.add_argument(
+        "--database",
+        default=defaults.database,
+        metavar="URL",
+        help="keep state in PostgreSQL (postgresql://USER@HOST:PORT/DB), shared by every process given it",
+    )
+    start.add_argument(
         "--attempt-journal-size",
         type=int,
         default=defaults.attempt_journal_size,
@@ -210,6 +216,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
         queues=args.queue,
         config_file=args.config,
         data_dir=args.data_dir,
+        database=args.database,
         attempt_journal_size=args.attempt_journal_size,
         max_tasks=args.max_tasks,
         max_task_bytes=args.max_task_bytes,

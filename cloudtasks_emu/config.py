@@ -37,6 +37,7 @@ class Settings:
     allow_origins: list[str] = field(default_factory=list)
     attempt_journal_size: int = 100  # push attempts remembered per queue (admin API, dashboard)
     data_dir: str = ""  # '' keeps state in memory; a directory keeps it in SQLite there
+    database: str = ""  # a postgresql:// URL: state shared with every process started with it
 
 
 # The real service's limits (see the reference).

@@ -15,6 +15,7 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
+from typing import BinaryIO
 
 
 def _bin(name: str) -> str:
@@ -39,6 +40,7 @@ class PostgresServer:
         self.user = "postgres" if os.geteuid() == 0 else pwd.getpwuid(os.geteuid()).pw_name
         self.url = f"postgresql://{self.user}@127.0.0.1:{self.port}/postgres"
         self._proc: subprocess.Popen[bytes] | None = None
+        self._log: BinaryIO | None = None
 
     def _run_as(self, args: list[str]) -> list[str]:
         return ["runuser", "-u", self.user, "--", *args] if os.geteuid() == 0 else args
@@ -52,6 +54,7 @@ class PostgresServer:
             check=True,
             capture_output=True,
         )
+        self._log = open(self.dir / "server.log", "wb")  # noqa: SIM115 - closed in stop()
         self._proc = subprocess.Popen(
             self._run_as(
                 [
@@ -71,7 +74,7 @@ class PostgresServer:
                 ]
             ),
             stdout=subprocess.DEVNULL,
-            stderr=open(self.dir / "server.log", "wb"),  # noqa: SIM115 - closed with the process
+            stderr=self._log,
         )
         end = time.monotonic() + timeout_s
         while time.monotonic() < end:
@@ -93,6 +96,9 @@ class PostgresServer:
             except subprocess.TimeoutExpired:
                 self._proc.kill()
                 self._proc.wait(10)
+        if self._log is not None:
+            self._log.close()
+            self._log = None
         shutil.rmtree(self.dir, ignore_errors=True)
 
     def __enter__(self) -> PostgresServer:

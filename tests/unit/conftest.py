@@ -1,4 +1,7 @@
-"""Fixtures for the in-process tests: every storage backend, chosen by a fixture parameter."""
+"""Fixtures for the in-process tests: every storage backend, chosen by a fixture parameter.
+
+The PostgreSQL backend runs against a real server that this test session starts (tests/postgres_server.py).
+"""
 
 from __future__ import annotations
 
@@ -8,14 +11,28 @@ from pathlib import Path
 import pytest
 
 from cloudtasks_emu.engine.storage import Storage, open_storage
+from tests.postgres_server import PostgresServer
 
-BACKENDS = ["memory", "sqlite"]
+BACKENDS = ["memory", "sqlite", "postgres"]
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    with PostgresServer() as server:
+        yield server.url
+
+
+def _open(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Storage:
+    if backend == "postgres":
+        return open_storage("", request.getfixturevalue("postgres_url"))
+    return open_storage("" if backend == "memory" else str(tmp_path / "data"))
 
 
 @pytest.fixture(params=BACKENDS)
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Storage]:
     """An empty store of each backend; the contract tests run once per backend."""
-    opened = open_storage("" if request.param == "memory" else str(tmp_path / "data"))
+    opened = _open(request.param, tmp_path, request)
+    opened.clear()  # the PostgreSQL database is shared by the session's tests
     yield opened
     opened.close()
 
@@ -30,7 +47,7 @@ def reopen(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[
         if request.node.callspec.params["store"] == "memory":
             return old
         old.close()
-        new = open_storage(str(tmp_path / "data"))
+        new = _open(request.node.callspec.params["store"], tmp_path, request)
         kept.append(new)
         return new
 

@@ -7,7 +7,7 @@ Callers hold a `Storage`, never a backend class. Every change is an explicit wri
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import NamedTuple, Protocol
 
 from ...errors import Code, EmuError
@@ -108,8 +108,52 @@ class Storage(Protocol):
     def close(self) -> None: ...
 
 
-def open_storage(data_dir: str) -> Storage:
-    """The memory backend for '', else SQLite in `data_dir` (created if missing, locked while open)."""
+class SharedStorage(Storage, Protocol):
+    """A store that several emulator processes share (PostgreSQL): the extra operations they need.
+
+    Pull leases are taken in the store, atomically, since no process's heap sees every task; the
+    rest serves the group's ownership, attempt journal and virtual clock (engine/group.py).
+    """
+
+    url: str
+    backend_pid: int  # tells this process's own notifications apart
+
+    def lease_due(
+        self,
+        queue_name: str,
+        now_us: int,
+        max_tasks: int,
+        tag: str | None,
+        oldest_tag: bool,
+        budget_bytes: int,
+        size: Callable[[Task], int],
+        start: Callable[[Task], None],
+    ) -> list[Task]: ...
+
+    def oldest_schedule_us(self, queue_name: str) -> int | None: ...
+
+    def push_queue_names(self) -> list[str]: ...
+
+    def add_attempt(self, queue_name: str, data: str, keep: int) -> None: ...
+
+    def attempts(self, queue_name: str | None, limit: int) -> list[str]: ...
+
+    def forget_attempts(self, queue_name: str | None) -> None: ...
+
+    def shared_now_us(self, proposed_us: int) -> int: ...
+
+    def move_shared_clock(self, at_us: int) -> None: ...
+
+
+def open_storage(data_dir: str, database: str = "") -> Storage:
+    """PostgreSQL for a `database` URL, else the memory backend for '', else SQLite in `data_dir`
+    (created if missing, locked while open)."""
+    if database:
+        if data_dir:
+            raise StorageError("--data-dir and --database are two places to keep state: give one of them.")
+        from .postgres import PostgresStorage
+
+        return PostgresStorage(database)
     if not data_dir:
         from .memory import MemoryStorage
 
@@ -119,4 +163,4 @@ def open_storage(data_dir: str) -> Storage:
     return SqliteStorage(data_dir)
 
 
-__all__ = ["Inserted", "Storage", "StorageError", "Usage", "open_storage"]
+__all__ = ["Inserted", "SharedStorage", "Storage", "StorageError", "Usage", "open_storage"]

@@ -1,0 +1,492 @@
+"""The PostgreSQL backend (`--database postgresql://...`): one state shared by several emulator processes.
+
+Nothing is cached that another process could change: every read goes to the database, so a write
+through one process is seen at once through every other (read-your-writes across the group). Tables
+live in their own schema, `cloudtasks_emu`, versioned by `schema_version`. A new push task announces
+itself with NOTIFY in the statement that inserts it, so the queue's owner (see engine/group.py) hears
+of it with no polling and no extra round trip. psycopg 3's sync API fits the synchronous Protocol;
+each call is a short statement on the event loop's thread, as with SQLite.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+from collections.abc import Callable, Iterator
+from typing import Any, ParamSpec, TypeVar
+
+from ...errors import Code, EmuError
+from ...model import PullMessage, Queue, Task, task_size
+from . import Inserted, StorageError, Usage
+from .records import dumps, load_queue, load_task
+
+SCHEMA = "cloudtasks_emu"
+SCHEMA_VERSION = 1
+CHANNEL = "cloudtasks_emu"  # LISTEN/NOTIFY channel of the group
+SCHEMA_LOCK = 0x43544531  # advisory lock key held while one process creates the schema
+_CHUNK = 500
+_QUEUE, _TASK = "q", "t"
+_USAGE_REFRESH_S = 1.0  # other processes' creates show in usage() within this long
+_TOMBSTONE_SWEEP_S = 10.0  # expired tombstones are ignored at once and deleted this often
+
+_TABLES = """
+CREATE TABLE schema_version (version integer NOT NULL);
+CREATE TABLE queues (name text COLLATE "C" PRIMARY KEY, pull boolean NOT NULL, data text NOT NULL);
+CREATE TABLE tasks (
+    name text COLLATE "C" PRIMARY KEY, queue text COLLATE "C" NOT NULL, create_us bigint NOT NULL,
+    schedule_us bigint NOT NULL, size integer NOT NULL, tag text, data text NOT NULL);
+CREATE INDEX tasks_by_queue ON tasks (queue, create_us);
+CREATE INDEX tasks_due ON tasks (queue, schedule_us);
+CREATE INDEX tasks_due_by_tag ON tasks (queue, tag, schedule_us) WHERE tag IS NOT NULL;
+CREATE TABLE tombstones (kind "char" NOT NULL, name text COLLATE "C" NOT NULL, until_us bigint NOT NULL,
+    PRIMARY KEY (kind, name));
+CREATE INDEX tombstones_by_time ON tombstones (until_us);
+CREATE TABLE cmek (location text PRIMARY KEY, key text NOT NULL);
+CREATE TABLE operations (seq bigserial PRIMARY KEY, name text UNIQUE NOT NULL, request_key text NOT NULL,
+    data bytea NOT NULL);
+CREATE INDEX operations_by_request ON operations (request_key);
+CREATE TABLE clock (id integer PRIMARY KEY, now_us bigint NOT NULL);
+CREATE TABLE attempts (seq bigserial PRIMARY KEY, queue text COLLATE "C" NOT NULL, data text NOT NULL);
+CREATE INDEX attempts_by_queue ON attempts (queue, seq);
+"""
+_CLEARED = ("queues", "tasks", "tombstones", "cmek", "operations", "attempts")
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _end_of(prefix: str) -> str:
+    """The smallest string above every string that starts with `prefix` (C collation: code points)."""
+    return prefix + "\U0010ffff"
+
+
+def _psycopg() -> Any:
+    try:
+        import psycopg
+    except ImportError as error:
+        raise StorageError(
+            "--database needs psycopg: pip install 'cloudtasks-emu[postgres]' (or psycopg[binary])."
+        ) from error
+    return psycopg
+
+
+def connect(url: str, what: str = "--database") -> Any:
+    """A connection in autocommit mode with our schema first on the search path; StorageError if the
+    server cannot be reached."""
+    psycopg = _psycopg()
+    try:
+        return psycopg.connect(
+            url,
+            autocommit=True,
+            connect_timeout=10,
+            options=f"-c search_path={SCHEMA}",
+            application_name="cloudtasks-emu",
+        )
+    except psycopg.Error as error:
+        detail = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise StorageError(f"{what} {redact(url)}: cannot connect to PostgreSQL ({detail}).") from error
+
+
+def redact(url: str) -> str:
+    """The URL without its password, for messages."""
+    head, sep, tail = url.partition("@")
+    if not sep or ":" not in head.split("//", 1)[-1]:
+        return url
+    scheme, _, user_password = head.rpartition("//")
+    return f"{scheme}//{user_password.split(':', 1)[0]}:***@{tail}"
+
+
+def _unavailable(method: Callable[P, R]) -> Callable[P, R]:
+    """A lost database connection answers UNAVAILABLE (the client may retry) instead of INTERNAL."""
+
+    @functools.wraps(method)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return method(*args, **kwargs)
+        except EmuError:
+            raise
+        except Exception as error:
+            if type(error).__module__.startswith("psycopg") and getattr(args[0], "_db", None) is not None:
+                args[0]._reconnect_later(error)  # type: ignore[attr-defined]
+                raise EmuError(Code.UNAVAILABLE, f"The database is unavailable: {error}".strip()) from error
+            raise
+
+    return wrapper
+
+
+class PostgresStorage:
+    """Shared by every process of the group; `backend_pid` tells this process's own NOTIFYs apart."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._db = connect(url)
+        self._broken = False
+        try:
+            _ensure_schema(self._db, url)
+        except BaseException:
+            self._db.close()
+            raise
+        self.backend_pid: int = self._db.info.backend_pid
+        self._now_us = 0  # the latest time given to expire_tombstones: older tombstones do not count
+        self._swept_at = 0.0
+        self._usage_at = -_USAGE_REFRESH_S
+        self._usage = Usage(0, 0)
+
+    def _reconnect_later(self, error: BaseException) -> None:
+        self._broken = True
+
+    def _conn(self) -> Any:
+        if self._broken:
+            self._db.close()
+            self._db = connect(self.url)
+            self.backend_pid = self._db.info.backend_pid
+            self._broken = False
+        return self._db
+
+    def _one(self, sql: str, params: tuple[Any, ...] = ()) -> Any:
+        return self._conn().execute(sql, params).fetchone()
+
+    def _tombstoned(self, kind: str, name: str) -> bool:
+        return (
+            self._one(
+                "SELECT 1 FROM tombstones WHERE kind = %s AND name = %s AND until_us > %s", (kind, name, self._now_us)
+            )
+            is not None
+        )
+
+    def _counted(self, tasks: int, size: int) -> None:
+        self._usage = Usage(self._usage.tasks + tasks, self._usage.task_bytes + size)
+
+    # queues
+    @_unavailable
+    def get_queue(self, name: str) -> Queue | None:
+        row = self._one("SELECT data FROM queues WHERE name = %s", (name,))
+        return None if row is None else load_queue(row[0])
+
+    @_unavailable
+    def put_queue(self, queue: Queue) -> None:
+        db = self._conn()
+        with db.transaction():
+            db.execute(
+                "INSERT INTO queues VALUES (%s, %s, %s) ON CONFLICT (name) DO UPDATE SET data = EXCLUDED.data",
+                (queue.name, queue.pull, dumps(queue)),
+            )
+            db.execute("DELETE FROM tombstones WHERE kind = %s AND name = %s", (_QUEUE, queue.name))
+            db.execute("SELECT pg_notify(%s, %s)", (CHANNEL, f"q|{queue.name}"))
+
+    @_unavailable
+    def delete_queue(self, name: str, tombstone_until_us: int) -> None:
+        db = self._conn()
+        with db.transaction():
+            count, size = db.execute(
+                "WITH gone AS (DELETE FROM tasks WHERE queue = %s RETURNING size) "
+                "SELECT COUNT(*), COALESCE(SUM(size), 0) FROM gone",
+                (name,),
+            ).fetchone()
+            db.execute("DELETE FROM queues WHERE name = %s", (name,))
+            db.execute("DELETE FROM attempts WHERE queue = %s", (name,))
+            self._tombstone(db, _QUEUE, [name], tombstone_until_us)
+            db.execute("SELECT pg_notify(%s, %s)", (CHANNEL, f"q|{name}"))
+        self._counted(-count, -int(size))
+
+    def _tombstone(self, db: Any, kind: str, names: list[str], until_us: int) -> None:
+        db.execute(
+            "INSERT INTO tombstones SELECT %s, unnest(%s::text[]), %s "
+            "ON CONFLICT (kind, name) DO UPDATE SET until_us = EXCLUDED.until_us",
+            (kind, names, until_us),
+        )
+
+    @_unavailable
+    def queue_tombstoned(self, name: str) -> bool:
+        return self._tombstoned(_QUEUE, name)
+
+    @_unavailable
+    def queues_after(self, prefix: str, after: str) -> Iterator[Queue]:
+        while True:
+            rows = (
+                self._conn()
+                .execute(
+                    "SELECT name, data FROM queues WHERE name >= %s AND name > %s AND name < %s ORDER BY name LIMIT %s",
+                    (prefix, after, _end_of(prefix), _CHUNK),
+                )
+                .fetchall()
+            )
+            for _, data in rows:
+                yield load_queue(data)
+            if len(rows) < _CHUNK:
+                return
+            after = rows[-1][0]
+
+    @_unavailable
+    def push_queue_names(self) -> list[str]:
+        """Every push queue, for the group's ownership (engine/group.py)."""
+        return [row[0] for row in self._conn().execute("SELECT name FROM queues WHERE NOT pull ORDER BY name")]
+
+    # tasks
+    @_unavailable
+    def get_task(self, name: str) -> Task | None:
+        row = self._one("SELECT data FROM tasks WHERE name = %s", (name,))
+        return None if row is None else load_task(row[0])
+
+    @_unavailable
+    def insert_task(self, queue_name: str, task: Task) -> Inserted:
+        size = task_size(task)
+        pull = isinstance(task.payload, PullMessage)
+        tag = task.payload.tag if isinstance(task.payload, PullMessage) else None
+        # One statement: the insert (unless the name is tombstoned) and, for a push task, the owner's wake-up.
+        then = "1" if pull else "pg_notify(%s, %s)"
+        tombstone = (_TASK, task.name, self._now_us)
+        wake = () if pull else (CHANNEL, f"t|{queue_name}|{task.schedule_us}|{task.name}")
+        row = self._one(
+            "WITH added AS (INSERT INTO tasks SELECT %s, %s, %s, %s, %s, %s, %s WHERE NOT EXISTS "
+            "(SELECT 1 FROM tombstones WHERE kind = %s AND name = %s AND until_us > %s) "
+            f"ON CONFLICT DO NOTHING RETURNING name) SELECT {then} FROM added",
+            (task.name, queue_name, task.create_us, task.schedule_us, size, tag, dumps(task), *tombstone, *wake),
+        )
+        if row is not None:
+            self._counted(1, size)
+            return Inserted.OK
+        return Inserted.TOMBSTONED if self._tombstoned(_TASK, task.name) else Inserted.EXISTS
+
+    @_unavailable
+    def update_task(self, task: Task) -> bool:
+        cursor = self._conn().execute(
+            "UPDATE tasks SET schedule_us = %s, data = %s WHERE name = %s", (task.schedule_us, dumps(task), task.name)
+        )
+        return bool(cursor.rowcount == 1)
+
+    @_unavailable
+    def remove_task(self, name: str, tombstone_until_us: int) -> bool:
+        db = self._conn()
+        with db.transaction():
+            row = db.execute("DELETE FROM tasks WHERE name = %s RETURNING size", (name,)).fetchone()
+            if row is None:
+                return False
+            self._tombstone(db, _TASK, [name], tombstone_until_us)
+        self._counted(-1, -row[0])
+        return True
+
+    @_unavailable
+    def purge_tasks(self, queue_name: str, created_before_us: int, tombstone_until_us: int) -> int:
+        db = self._conn()
+        with db.transaction():
+            rows = db.execute(
+                "DELETE FROM tasks WHERE queue = %s AND create_us < %s RETURNING name, size",
+                (queue_name, created_before_us),
+            ).fetchall()
+            self._tombstone(db, _TASK, [name for name, _ in rows], tombstone_until_us)
+        self._counted(-len(rows), -sum(size for _, size in rows))
+        return len(rows)
+
+    @_unavailable
+    def task_tombstoned(self, name: str) -> bool:
+        return self._tombstoned(_TASK, name)
+
+    @_unavailable
+    def tasks_after(self, queue_name: str, after: str) -> Iterator[Task]:
+        prefix = queue_name + "/tasks/"
+        while True:
+            rows = (
+                self._conn()
+                .execute(
+                    "SELECT name, data FROM tasks WHERE name > %s AND name < %s ORDER BY name LIMIT %s",
+                    (max(after, prefix), _end_of(prefix), _CHUNK),
+                )
+                .fetchall()
+            )
+            for _, data in rows:
+                yield load_task(data)
+            if len(rows) < _CHUNK:
+                return
+            after = rows[-1][0]
+
+    @_unavailable
+    def count_tasks(self, queue_name: str) -> int:
+        return int(self._one("SELECT COUNT(*) FROM tasks WHERE queue = %s", (queue_name,))[0])
+
+    @_unavailable
+    def pending_schedule(self, queue_name: str) -> list[tuple[int, str]]:
+        rows = self._conn().execute(
+            "SELECT schedule_us, name FROM tasks WHERE queue = %s ORDER BY schedule_us, name", (queue_name,)
+        )
+        return [(due, name) for due, name in rows]
+
+    @_unavailable
+    def oldest_schedule_us(self, queue_name: str) -> int | None:
+        row = self._one("SELECT MIN(schedule_us) FROM tasks WHERE queue = %s", (queue_name,))
+        return None if row[0] is None else int(row[0])
+
+    @_unavailable
+    def lease_due(
+        self,
+        queue_name: str,
+        now_us: int,
+        max_tasks: int,
+        tag: str | None,
+        oldest_tag: bool,
+        budget_bytes: int,
+        size: Callable[[Task], int],
+        start: Callable[[Task], None],
+    ) -> list[Task]:
+        """Lease up to `max_tasks` due tasks, oldest first, atomically across the group: the rows are
+        locked (SKIP LOCKED: a concurrent lease takes others) and written back by `start` before commit."""
+        db = self._conn()
+        with db.transaction():
+            if oldest_tag:
+                row = db.execute(
+                    "SELECT tag FROM tasks WHERE queue = %s ORDER BY schedule_us, name LIMIT 1", (queue_name,)
+                ).fetchone()
+                if row is None:
+                    return []
+                tag = row[0] or ""
+            where = "queue = %s AND schedule_us <= %s" + ("" if tag is None else " AND tag = %s")
+            params: tuple[Any, ...] = (queue_name, now_us) if tag is None else (queue_name, now_us, tag)
+            rows = db.execute(
+                f"SELECT data FROM tasks WHERE {where} ORDER BY schedule_us, name LIMIT %s FOR UPDATE SKIP LOCKED",
+                (*params, max_tasks),
+            ).fetchall()
+            leased: list[Task] = []
+            for (data,) in rows:
+                task = load_task(data)
+                cost = size(task)
+                if leased and cost > budget_bytes:
+                    break
+                budget_bytes -= cost
+                start(task)
+                leased.append(task)
+            if leased:
+                db.cursor().executemany(
+                    "UPDATE tasks SET schedule_us = %s, data = %s WHERE name = %s",
+                    [(task.schedule_us, dumps(task), task.name) for task in leased],
+                )
+        return leased
+
+    # location settings and batch operations
+    @_unavailable
+    def cmek_key(self, location: str) -> str:
+        row = self._one("SELECT key FROM cmek WHERE location = %s", (location,))
+        return "" if row is None else str(row[0])
+
+    @_unavailable
+    def put_cmek_key(self, location: str, key: str) -> None:
+        self._conn().execute(
+            "INSERT INTO cmek VALUES (%s, %s) ON CONFLICT (location) DO UPDATE SET key = EXCLUDED.key", (location, key)
+        )
+
+    @_unavailable
+    def get_operation(self, name: str) -> bytes | None:
+        row = self._one("SELECT data FROM operations WHERE name = %s", (name,))
+        return None if row is None else bytes(row[0])
+
+    @_unavailable
+    def operation_for_request(self, request_key: str) -> bytes | None:
+        row = self._one("SELECT data FROM operations WHERE request_key = %s ORDER BY seq DESC LIMIT 1", (request_key,))
+        return None if row is None else bytes(row[0])
+
+    @_unavailable
+    def put_operation(self, name: str, request_key: str, data: bytes, keep: int) -> None:
+        db = self._conn()
+        with db.transaction():
+            db.execute(
+                "INSERT INTO operations (name, request_key, data) VALUES (%s, %s, %s)", (name, request_key, data)
+            )
+            db.execute("DELETE FROM operations WHERE seq <= (SELECT MAX(seq) FROM operations) - %s", (keep,))
+
+    # attempts, shared so that /_emu/attempts answers for the whole group
+    @_unavailable
+    def add_attempt(self, queue_name: str, data: str, keep: int) -> None:
+        db = self._conn()
+        row = db.execute(
+            "INSERT INTO attempts (queue, data) VALUES (%s, %s) RETURNING seq", (queue_name, data)
+        ).fetchone()
+        if row[0] % max(1, keep // 4 or 1) == 0:  # trim now and then, not on every attempt
+            db.execute(
+                "DELETE FROM attempts WHERE queue = %s AND seq <= (SELECT seq FROM attempts WHERE queue = %s "
+                "ORDER BY seq DESC OFFSET %s LIMIT 1)",
+                (queue_name, queue_name, keep),
+            )
+
+    @_unavailable
+    def attempts(self, queue_name: str | None, limit: int) -> list[str]:
+        """The latest `limit` attempts (serialized), oldest first."""
+        if queue_name is None:
+            sql, params = "SELECT data FROM attempts ORDER BY seq DESC LIMIT %s", (limit,)
+        else:
+            sql = "SELECT data FROM attempts WHERE queue = %s ORDER BY seq DESC LIMIT %s"
+            params = (queue_name, limit)  # type: ignore[assignment]
+        return [row[0] for row in self._conn().execute(sql, params)][::-1]
+
+    @_unavailable
+    def forget_attempts(self, queue_name: str | None) -> None:
+        if queue_name is None:
+            self._conn().execute("DELETE FROM attempts")
+        else:
+            self._conn().execute("DELETE FROM attempts WHERE queue = %s", (queue_name,))
+
+    # the group's virtual clock
+    @_unavailable
+    def shared_now_us(self, proposed_us: int) -> int:
+        """The group's virtual time: the stored one, or `proposed_us` when this is the first process."""
+        self._conn().execute("INSERT INTO clock VALUES (1, %s) ON CONFLICT DO NOTHING", (proposed_us,))
+        return int(self._one("SELECT now_us FROM clock WHERE id = 1")[0])
+
+    @_unavailable
+    def move_shared_clock(self, at_us: int) -> None:
+        """Move the group's virtual time forward and tell every process."""
+        db = self._conn()
+        with db.transaction():
+            row = db.execute(
+                "UPDATE clock SET now_us = GREATEST(now_us, %s) WHERE id = 1 RETURNING now_us", (at_us,)
+            ).fetchone()
+            db.execute("SELECT pg_notify(%s, %s)", (CHANNEL, f"c|{row[0]}"))
+
+    # housekeeping
+    @_unavailable
+    def expire_tombstones(self, now_us: int) -> None:
+        self._now_us = max(self._now_us, now_us)
+        if time.monotonic() - self._swept_at < _TOMBSTONE_SWEEP_S:
+            return  # the common case costs no query: the checks already ignore expired ones
+        self._swept_at = time.monotonic()
+        self._conn().execute("DELETE FROM tombstones WHERE until_us <= %s", (self._now_us,))
+
+    @_unavailable
+    def usage(self) -> Usage:
+        """Counts of the whole group, refreshed now and then; this process's own writes count at once."""
+        if time.monotonic() - self._usage_at >= _USAGE_REFRESH_S:
+            count, size = self._one("SELECT COUNT(*), COALESCE(SUM(size), 0) FROM tasks")
+            self._usage = Usage(int(count), int(size))
+            self._usage_at = time.monotonic()
+        return self._usage
+
+    @_unavailable
+    def clear(self) -> None:
+        """Forget everything stored, for every process of the group (they hear of it by NOTIFY)."""
+        db = self._conn()
+        with db.transaction():
+            db.execute(f"TRUNCATE {', '.join(_CLEARED)}")
+            db.execute("SELECT pg_notify(%s, 'r')", (CHANNEL,))
+        self._usage = Usage(0, 0)
+        self._usage_at = time.monotonic()
+
+    def close(self) -> None:
+        self._db.close()
+
+
+def _ensure_schema(db: Any, url: str) -> None:
+    """Create the schema on first start (one process at a time), refusing a version this code does not know."""
+    with db.transaction():
+        db.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))
+        exists = db.execute("SELECT to_regclass(%s)", (f"{SCHEMA}.schema_version",)).fetchone()[0]
+        if exists is None:
+            db.execute(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}")
+            db.execute(f"SET LOCAL search_path = {SCHEMA}")
+            for statement in filter(str.strip, _TABLES.split(";")):
+                db.execute(statement)
+            db.execute("INSERT INTO schema_version VALUES (%s)", (SCHEMA_VERSION,))
+            return
+        row = db.execute(f"SELECT MAX(version) FROM {SCHEMA}.schema_version").fetchone()
+    if row[0] != SCHEMA_VERSION:
+        raise StorageError(
+            f"--database {redact(url)} holds cloudtasks-emu data of schema version {row[0]}; this cloudtasks-emu "
+            f"reads version {SCHEMA_VERSION}. Use another database, or the cloudtasks-emu that wrote it."
+        )
