@@ -17,8 +17,9 @@ from .config import Settings
 from .control import Controls
 from .dashboard import add_dashboard_routes
 from .dispatch import Dispatcher
+from .engine.group import Group, SharedClock
 from .engine.scheduler import Scheduler
-from .engine.storage import open_storage
+from .engine.storage import SharedStorage, open_storage
 from .faults import Faults
 from .mixins import LocationsApi, Operations
 from .model import Queue
@@ -46,14 +47,19 @@ def host_port(host: str, port: int) -> str:
 class Emulator:
     def __init__(self, settings: Settings, clock: Clock | None = None) -> None:
         self.settings = settings
-        self.clock: Clock = clock or (FakeClock() if settings.virtual_clock else SystemClock())
+        store = open_storage(settings.data_dir, settings.database)
+        shared = store if isinstance(store, SharedStorage) else None
+        if clock is None and settings.virtual_clock:
+            clock = FakeClock() if shared is None else SharedClock(shared)
+        self.clock: Clock = clock or SystemClock()
         self.tokens = TokenMinter()
         self.faults = Faults()
         self.dispatcher = Dispatcher(settings, self.tokens, self.faults)
-        store = open_storage(settings.data_dir, settings.database)
-        self.service = TasksService(
-            settings, self.clock, Scheduler(store, self.clock, self.dispatcher.deliver, settings.attempt_journal_size)
-        )
+        scheduler = Scheduler(store, self.clock, self.dispatcher.deliver, settings.attempt_journal_size)
+        # With PostgreSQL, this process is one of a group that shares the queues (engine/group.py).
+        self.group = None if shared is None else Group(shared, scheduler)
+        self.service = TasksService(settings, self.clock, scheduler)
+        self.service.group = self.group
         self.controls = Controls(self.service, self.clock, self.faults)
         operations = Operations(self.service)
         versions = {v: CloudTasksApi(codec, self.service, operations) for v, codec in CODECS.items()}
@@ -88,6 +94,8 @@ class Emulator:
         self.declare_queues()
         await self.dispatcher.start()
         self.service.scheduler.start()
+        if self.group is not None:
+            await self.group.start()
         services: list[tuple[ServiceDescriptor, object]] = [
             (api.pb.DESCRIPTOR.services_by_name["CloudTasks"], api) for api in self.apis.versions.values()
         ]
@@ -119,6 +127,8 @@ class Emulator:
             await self._http.cleanup()
         self._backend.cleanup()
         await self.service.scheduler.stop(grace_s)
+        if self.group is not None:  # after the deliveries in flight: then the others take our queues
+            await self.group.stop()
         await self.dispatcher.close()
         self.service.store.close()
 

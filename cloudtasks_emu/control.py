@@ -74,6 +74,14 @@ class Controls:
         if not queue:
             self.faults.clear()
 
+    def group_json(self) -> dict[str, Any]:
+        """With --database: this process's member id and the push queues it dispatches."""
+        group = self._service.group
+        if group is None:
+            message = "this emulator is not one of a group: start it with --database to share queues"
+            raise EmuError(Code.NOT_FOUND, message)
+        return {"member": group.member, "owned": sorted(group.owned)}
+
     def attempts(self, queue: str = "") -> list[dict[str, Any]]:
         """Recent dispatch attempts; UnknownQueue for a queue that does not exist."""
         self._require(queue)

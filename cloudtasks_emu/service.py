@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import random
 from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
 
 from . import names, queue_hints
 from .clock import Clock, to_us
@@ -18,6 +19,9 @@ from .engine.storage.memory import MemoryStorage
 from .errors import NOT_FOUND_MESSAGE, Code, EmuError, invalid
 from .listing import Page, clamp_page_size, decode_page_token, page, queue_filter
 from .model import HttpRequest, PullMessage, Queue, QueueState, QueueStats, Task, task_size
+
+if TYPE_CHECKING:
+    from .engine.group import Group
 
 QUEUE_MISSING = (
     "Queue does not exist. If you just created the queue, wait at least a minute for the queue to initialize."
@@ -45,6 +49,7 @@ class TasksService:
         self.leases = Leases(self.scheduler)
         self._random = random.Random()
         self.startup_queues: list[Queue] = []  # what reset() returns to (--queue, --config)
+        self.group: Group | None = None  # several processes over one database: drain waits for all
 
     def now_us(self) -> int:
         return to_us(self.clock.now())
@@ -347,6 +352,8 @@ class TasksService:
     # push attempts
     async def drain(self, timeout_s: float, queues: list[str] | None = None) -> bool:
         """Wait (bounded, real time) until nothing due remains undelivered; False on timeout."""
+        if self.group is not None:
+            return await self.group.drain(timeout_s, queues)
         return await self.scheduler.drain(timeout_s, queues)
 
     def attempts(self, queue: str | None = None, limit: int | None = None) -> list[JournalEntry]:

@@ -15,6 +15,7 @@ from ..config import MAX_TAG_BYTES
 from ..errors import Code, EmuError, invalid
 from ..model import Attempt, PullMessage, Queue, Task
 from .scheduler import Scheduler, tombstone_until_us
+from .storage import SharedStorage
 
 MAX_LEASE_S = 7 * 86400
 MAX_TASKS = 1000
@@ -57,6 +58,8 @@ class Leases:
         self.scheduler = scheduler
         self.store = scheduler.store
         self.clock = scheduler.clock
+        # Shared by several processes, the store itself leases (row locks), since no heap sees every task.
+        self._shared = self.store if isinstance(self.store, SharedStorage) else None
 
     def lease(
         self,
@@ -72,8 +75,20 @@ class Leases:
 
         `kind` and `tag` come from parse_filter(); the service has checked the request.
         """
-        rt = self.scheduler.runtime(queue)
         now_us = to_us(self.clock.now())
+        until_us = now_us + duration_s * 1_000_000
+        if self._shared is not None:
+            return self._shared.lease_due(
+                queue.name,
+                now_us,
+                max_tasks,
+                tag if kind == "tag" else None,
+                kind == "oldest_tag",
+                budget_bytes,
+                size,
+                lambda task: _begin_lease(task, until_us, now_us),
+            )
+        rt = self.scheduler.runtime(queue)
         if kind == "oldest_tag":
             oldest = rt.top(self.store)
             if oldest is None:
@@ -82,7 +97,6 @@ class Leases:
         # A tag filter reads that tag's own heap, so other tags' backlog costs nothing.
         heap = rt.heap if not kind else self.scheduler.tag_heap(rt, tag or "")
         leased: list[Task] = []
-        until_us = now_us + duration_s * 1_000_000
         while len(leased) < max_tasks:
             task = rt.top(self.store, heap)
             if task is None or task.schedule_us > now_us:
@@ -97,12 +111,9 @@ class Leases:
         return leased
 
     def _start_lease(self, queue: Queue, task: Task, until_us: int, now_us: int) -> None:
-        attempt = Attempt(schedule_us=task.schedule_us, dispatch_us=now_us)
-        task.dispatch_count += 1
-        if task.first_attempt is None:
-            task.first_attempt = attempt
-        task.last_attempt = attempt
-        self._reschedule(queue, task, until_us, until_us)
+        _begin_lease(task, until_us, now_us)
+        self.store.update_task(task)
+        self.scheduler.schedule(queue, task)
 
     def _reschedule(self, queue: Queue, task: Task, at_us: int, lease_until_us: int | None) -> None:
         """Write the task's new schedule (the lease's end, or now when released) and queue it there."""
@@ -133,6 +144,16 @@ class Leases:
         self.held(task, queue, schedule_us)
         self._reschedule(queue, task, to_us(self.clock.now()), None)
         return task
+
+
+def _begin_lease(task: Task, until_us: int, now_us: int) -> None:
+    """Count the lease as an attempt and move the task's schedule_time to the lease's end."""
+    attempt = Attempt(schedule_us=task.schedule_us, dispatch_us=now_us)
+    task.dispatch_count += 1
+    if task.first_attempt is None:
+        task.first_attempt = attempt
+    task.last_attempt = attempt
+    task.schedule_us = task.lease_until_us = until_us
 
 
 def _tag(task: Task) -> str:

@@ -13,7 +13,7 @@ import collections
 import heapq
 import itertools
 import logging
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from ..clock import EPSILON_S, US, Clock, Signal, to_us
@@ -22,7 +22,7 @@ from . import attempts
 from .attempts import AttemptContext, Deliver, Outcome
 from .journal import Journal, JournalEntry
 from .ratelimit import TokenBucket
-from .storage import Storage
+from .storage import SharedStorage, Storage
 
 logger = logging.getLogger(__name__)
 
@@ -81,23 +81,39 @@ class Scheduler:
         self._owned: set[asyncio.Task[None]] = set()
         self._running = False
         self._changed = asyncio.Event()  # a loop parked or an attempt ended: drain looks again
+        # Several processes over one database (engine/group.py): only a queue's owner keeps its heap and
+        # dispatches it; a retry written elsewhere is announced to the owner; pull leases are taken in the store.
+        self.owns: Callable[[str], bool] = lambda name: True
+        self.announce: Callable[[Queue, Task], None] = lambda queue, task: None
+        self._pull_heaps = not isinstance(store, SharedStorage)
 
     # wiring from the service
     def runtime(self, queue: Queue) -> QueueRuntime:
         rt = self.runtimes.get(queue.name)
         if rt is None:
             rt = self.runtimes[queue.name] = QueueRuntime(queue, self.clock.now())
-        if self._running and rt.loop is None and not queue.pull and self.deliver is not None:
+        if self._running and rt.loop is None and not queue.pull and self.deliver is not None and self.owns(queue.name):
             rt.loop = self._own(self._dispatch_loop(rt))
         return rt
 
     def schedule(self, queue: Queue, task: Task) -> None:
         rt = self.runtime(queue)
+        if not self._pull_heaps if queue.pull else not self.owns(queue.name):
+            return
         entry = (task.schedule_us, next(self._seq), task.name)
         heapq.heappush(rt.heap, entry)
         if rt.tags is not None and isinstance(task.payload, PullMessage):
             heapq.heappush(rt.tags.setdefault(task.payload.tag, []), entry)
         if rt.heap[0][2] == task.name:
+            rt.wake.set()
+
+    def heard(self, queue_name: str, schedule_us: int, task_name: str) -> None:
+        """A task of an owned queue was created by another process: into the heap, as schedule() does."""
+        rt = self.runtimes.get(queue_name)
+        if rt is None or not self.owns(queue_name):
+            return
+        heapq.heappush(rt.heap, (schedule_us, next(self._seq), task_name))
+        if rt.heap[0][2] == task_name:
             rt.wake.set()
 
     def tag_heap(self, rt: QueueRuntime, tag: str) -> list[HeapEntry]:
@@ -120,8 +136,13 @@ class Scheduler:
         rt.wake.set()
 
     def queue_deleted(self, name: str) -> None:
-        rt = self.runtimes.pop(name, None)
+        self.release(name)
         self.journal.forget(name)
+
+    def release(self, name: str) -> None:
+        """Stop dispatching a queue and forget its heap (deleted, or owned by another process now);
+        attempts in flight finish and write their outcome."""
+        rt = self.runtimes.pop(name, None)
         if rt is not None and rt.loop is not None:
             rt.loop.cancel()
         self._changed.set()
@@ -148,11 +169,17 @@ class Scheduler:
         """Rebuild every queue's heap from the store (tasks kept across a restart) and start the loops."""
         self._running = True
         for queue in list(self.store.queues_after("", "")):
-            rt = self.runtime(queue)
-            rt.queue = queue
-            rt.heap = [(due, next(self._seq), name) for due, name in self.store.pending_schedule(queue.name)]
-            rt.tags = None
-            rt.wake.set()
+            if self.owns(queue.name):
+                self.take(queue)
+
+    def take(self, queue: Queue) -> None:
+        """Rebuild the queue's heap from the store and (re)start its loop: at start, or when this
+        process becomes the queue's owner."""
+        rt = self.runtime(queue)
+        rt.queue = queue
+        rt.heap = [(due, next(self._seq), name) for due, name in self.store.pending_schedule(queue.name)]
+        rt.tags = None
+        rt.wake.set()
 
     async def stop(self, grace_s: float) -> None:
         """Stop the loops, give in-flight deliveries `grace_s` to finish, then cancel them."""
@@ -245,6 +272,8 @@ class Scheduler:
         task.schedule_us = retry_at
         if self.store.update_task(task):  # False: deleted or purged while in flight
             self.schedule(queue, task)
+            if not self.owns(queue.name):  # RunTask through a process that does not own the queue
+                self.announce(queue, task)
 
     def _record(self, queue: Queue, task: Task, context: AttemptContext, outcome: Outcome, now: float) -> None:
         entry = JournalEntry(

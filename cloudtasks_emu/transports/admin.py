@@ -105,6 +105,9 @@ def add_admin_routes(app: web.Application, controls: Controls, tokens: TokenMint
         controls.faults.clear(request.match_info.get("id", ""))
         return web.json_response({})
 
+    async def group(_: web.Request) -> web.Response:
+        return web.json_response(controls.group_json())
+
     async def openid_configuration(request: web.Request) -> web.Response:
         base = f"{request.scheme}://{request.host}"
         return web.json_response(tokens.openid_configuration(base))
@@ -124,6 +127,7 @@ def add_admin_routes(app: web.Application, controls: Controls, tokens: TokenMint
     app.router.add_get(f"{PREFIX}/faults", list_faults)
     app.router.add_delete(f"{PREFIX}/faults", clear_faults)
     app.router.add_delete(PREFIX + "/faults/{id}", clear_faults)
+    app.router.add_get(f"{PREFIX}/group", group)
     app.router.add_get("/.well-known/openid-configuration", openid_configuration)
     app.router.add_get("/oauth2/v3/certs", jwks)
     app.router.add_get("/oauth2/v1/certs", x509_certs)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable, Iterator
-from typing import NamedTuple, Protocol
+from typing import NamedTuple, Protocol, runtime_checkable
 
 from ...errors import Code, EmuError
 from ...model import Queue, Task
@@ -108,6 +108,7 @@ class Storage(Protocol):
     def close(self) -> None: ...
 
 
+@runtime_checkable
 class SharedStorage(Storage, Protocol):
     """A store that several emulator processes share (PostgreSQL): the extra operations they need.
 

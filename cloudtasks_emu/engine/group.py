@@ -1,0 +1,310 @@
+"""Several emulator processes over one PostgreSQL: who dispatches which queue, and how they hear of changes.
+
+No home-made consensus: the database is the group. Each process holds, on one dedicated connection,
+a session advisory lock that says it is a member and one per push queue it owns; when a process dies,
+its connection goes and so do its locks. Only a queue's owner keeps the queue's heap and dispatches
+it, so rate, burst and max_concurrent_dispatches hold for the whole group. A second connection
+LISTENs for what the others do:
+
+    t|QUEUE|SCHEDULE_US|TASK  a push task was created (sent by the INSERT itself): the owner heaps it
+    q|QUEUE                   a queue was written or deleted: the owner reloads it, others may take it
+    c|AT_US                   the group's virtual clock moved
+    r                         everything was reset
+    d|ID|TIMEOUT|QUEUES       a drain: each member drains what it owns and answers D|ID|MEMBER|IDLE
+
+Ownership spreads: a process takes a queue only while it owns fewer than ceil(push queues / members),
+and the least loaded tries first. Every SWEEP_S each process tries the queues nobody owns (a dead
+owner's), so a kill -9 is taken over within a few seconds; the new owner rebuilds the heap from the
+store, and attempts that were in flight are due again (at-least-once).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import dataclasses
+import json
+import logging
+import math
+import time
+import uuid
+from typing import Any
+
+from ..clock import US, FakeClock, to_us
+from ..model import Queue, Task
+from .journal import JournalEntry
+from .scheduler import Scheduler
+from .storage import SharedStorage
+from .storage.postgres import CHANNEL, connect
+
+logger = logging.getLogger(__name__)
+
+SWEEP_S = 2.0  # how often unowned queues are tried: a dead owner's queues move within about this long
+_MEMBER, _QUEUE = 0x43544D, 0x435451  # advisory lock classes: (class, pid) a member, (class, hash) a queue
+_SPREAD_S = 0.05  # per owned queue, how long a process waits before trying a new queue
+_ADVISORY = (
+    "FROM pg_locks WHERE locktype = 'advisory' AND classid = %s::oid AND objsubid = 2 AND granted "
+    "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+)
+
+
+class SharedClock(FakeClock):
+    """The virtual clock of the group: moved through any process, stored in the database, heard by all."""
+
+    def __init__(self, store: SharedStorage) -> None:
+        super().__init__(store.shared_now_us(to_us(time.time())) / US)
+        self._store = store
+
+    def set(self, at: float) -> None:
+        self._store.move_shared_clock(to_us(at))
+        super().set(at)
+
+    def heard(self, at: float) -> None:
+        FakeClock.set(self, at)
+
+
+class SharedJournal:
+    """The attempt journal in the database, so /_emu/attempts answers for every process."""
+
+    def __init__(self, store: SharedStorage, size_per_queue: int) -> None:
+        self.store = store
+        self.size_per_queue = size_per_queue
+
+    def record(self, entry: JournalEntry) -> None:
+        if self.size_per_queue <= 0:
+            return
+        data = dataclasses.asdict(entry)
+        data["response_excerpt"] = base64.b64encode(entry.response_excerpt).decode()
+        self.store.add_attempt(entry.queue, json.dumps(data), self.size_per_queue)
+
+    def entries(self, queue: str | None = None, limit: int | None = None) -> list[JournalEntry]:
+        if limit is not None and limit <= 0:
+            return []
+        rows = self.store.attempts(queue, limit if limit is not None else 1_000_000)
+        out = []
+        for row in rows:
+            data = json.loads(row)
+            data["response_excerpt"] = base64.b64decode(data["response_excerpt"])
+            out.append(JournalEntry(**data))
+        return out
+
+    def forget(self, queue: str) -> None:
+        self.store.forget_attempts(queue)
+
+    def clear(self) -> None:
+        self.store.forget_attempts(None)
+
+
+class Group:
+    """This process's membership: the queues it owns, and the notifications it acts on."""
+
+    def __init__(self, store: SharedStorage, scheduler: Scheduler) -> None:
+        self.store = store
+        self.scheduler = scheduler
+        self.owned: set[str] = set()
+        self.member = 0  # the backend pid of the lock connection: unique among live members
+        self._locks: Any = None  # sync connection: the member's and the queues' advisory locks
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._drains: dict[str, dict[int, bool]] = {}
+        self._answered = asyncio.Event()
+        self._stopping = False
+        scheduler.owns = self.owned.__contains__
+        scheduler.announce = self._announce
+        scheduler.journal = SharedJournal(store, scheduler.journal.size_per_queue)  # type: ignore[assignment]
+
+    # lifecycle
+    async def start(self) -> None:
+        """Join the group (StorageError if the database cannot be reached) and start listening."""
+        await self._join()
+        self._own(self._listen_forever())
+
+    def _own(self, coro: Any) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _join(self) -> None:
+        self._locks = connect(self.store.url)
+        self.member = self._locks.info.backend_pid
+        self._locks.execute("SELECT pg_advisory_lock(%s, %s)", (_MEMBER, self.member))
+
+    async def stop(self) -> None:
+        self._stopping = True
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._drop_all()
+        if self._locks is not None:
+            self._locks.close()  # our locks go with the session: the others take our queues
+
+    def _drop_all(self) -> None:
+        for name in list(self.owned):
+            self.owned.discard(name)
+            self.scheduler.release(name)
+
+    async def _listen_forever(self) -> None:
+        """Listen, and sweep for unowned queues; after a lost connection, drop every queue (another
+        process may take them) and join again."""
+        import psycopg
+
+        while not self._stopping:
+            try:
+                await self._session()
+            except* (psycopg.Error, OSError) as errors:
+                logger.error("lost the group's database connection (%s): dropping owned queues", errors.exceptions[0])
+                self._drop_all()
+                with contextlib.suppress(Exception):
+                    self._locks.close()
+                await asyncio.sleep(1.0)
+                with contextlib.suppress(Exception):
+                    await self._join()
+
+    async def _session(self) -> None:
+        import psycopg
+
+        async with await psycopg.AsyncConnection.connect(self.store.url, autocommit=True) as listener:
+            await listener.execute(f"LISTEN {CHANNEL}")
+            self._sweep()  # after LISTEN: a queue created meanwhile is either seen here or heard of
+            async with asyncio.TaskGroup() as group:
+                group.create_task(self._hear(listener))
+                group.create_task(self._sweep_forever())
+
+    async def _hear(self, listener: Any) -> None:
+        async for note in listener.notifies():
+            self._heard(note.payload, note.pid)
+
+    async def _sweep_forever(self) -> None:
+        while True:
+            await asyncio.sleep(SWEEP_S)
+            self._sweep()
+
+    # ownership
+    def _members(self) -> int:
+        return int(self._locks.execute(f"SELECT COUNT(*) {_ADVISORY}", (_MEMBER,)).fetchone()[0])
+
+    def _cap(self, queues: int) -> int:
+        return max(1, math.ceil(queues / max(1, self._members())))
+
+    def _unowned(self) -> list[str]:
+        rows = self._locks.execute(
+            "SELECT name FROM queues WHERE NOT pull AND hashtext(name)::oid NOT IN "
+            f"(SELECT objid {_ADVISORY}) ORDER BY name",
+            (_QUEUE,),
+        )
+        return [row[0] for row in rows]
+
+    def _sweep(self) -> None:
+        """Let go of deleted queues and take unowned ones, up to this process's share."""
+        names = self.store.push_queue_names()
+        for name in self.owned - set(names):
+            self._release(name)
+        cap = self._cap(len(names))
+        for name in self._unowned():
+            if len(self.owned) >= cap:
+                break
+            self._try_take(name)
+
+    def _try_take(self, name: str) -> None:
+        if name in self.owned:
+            return
+        got = self._locks.execute("SELECT pg_try_advisory_lock(%s, hashtext(%s))", (_QUEUE, name)).fetchone()[0]
+        if not got:
+            return
+        queue = self.store.get_queue(name)
+        if queue is None or queue.pull:
+            self._locks.execute("SELECT pg_advisory_unlock(%s, hashtext(%s))", (_QUEUE, name))
+            return
+        self.owned.add(name)
+        logger.info("took queue %s", name)
+        self.scheduler.take(queue)
+
+    def _release(self, name: str) -> None:
+        if name in self.owned:
+            self.owned.discard(name)
+            self._locks.execute("SELECT pg_advisory_unlock(%s, hashtext(%s))", (_QUEUE, name))
+        self.scheduler.release(name)
+
+    def _consider(self, name: str) -> None:
+        """A queue was just created or changed and nobody here owns it: take it if it is ours to take."""
+        if self._stopping or name in self.owned:
+            return
+        if len(self.owned) < self._cap(len(self.store.push_queue_names())):
+            self._try_take(name)
+
+    # notifications
+    def _notify(self, payload: str) -> None:
+        self._locks.execute("SELECT pg_notify(%s, %s)", (CHANNEL, payload))
+
+    def _announce(self, queue: Queue, task: Task) -> None:
+        self._notify(f"t|{queue.name}|{task.schedule_us}|{task.name}")
+
+    def _heard(self, payload: str, sender: int) -> None:
+        kind, _, rest = payload.partition("|")
+        try:
+            if kind == "t":
+                if sender != self.store.backend_pid:  # our own creates are heaped already
+                    queue, due, task = rest.split("|", 2)
+                    self.scheduler.heard(queue, int(due), task)
+            elif kind == "q":
+                self._queue_written(rest)
+            elif kind == "c":
+                clock = self.scheduler.clock
+                if isinstance(clock, SharedClock):
+                    clock.heard(int(rest) / US)
+            elif kind == "r":
+                for name in list(self.owned):
+                    self._release(name)
+                for name in list(self.scheduler.runtimes):
+                    self.scheduler.release(name)
+            elif kind == "d":
+                drain_id, timeout, queues = rest.split("|", 2)
+                self._own(self._answer_drain(drain_id, float(timeout), queues.split(",") if queues else None))
+            elif kind == "D":
+                drain_id, member, idle = rest.split("|")
+                if drain_id in self._drains:
+                    self._drains[drain_id][int(member)] = idle == "1"
+                    self._answered.set()
+        except Exception:  # one bad notification must not stop the listener
+            logger.exception("cannot act on the group notification %r", payload)
+
+    def _queue_written(self, name: str) -> None:
+        queue = self.store.get_queue(name)
+        if queue is None:
+            self._release(name)  # (the store dropped its attempts with it)
+        elif name in self.owned:
+            self.scheduler.queue_changed(queue)
+        elif not queue.pull:  # the least loaded process tries first
+            asyncio.get_running_loop().call_later(_SPREAD_S * len(self.owned), self._consider, name)
+
+    # drain, across the group
+    async def _answer_drain(self, drain_id: str, timeout_s: float, queues: list[str] | None) -> None:
+        idle = await self.scheduler.drain(timeout_s, queues)
+        self._notify(f"D|{drain_id}|{self.member}|{int(idle)}")
+
+    async def drain(self, timeout_s: float, queues: list[str] | None = None) -> bool:
+        """Wait (bounded, real time) until every process is idle: a dead owner's queues are taken
+        first, then every live member drains what it owns and answers."""
+        loop = asyncio.get_running_loop()
+        end = loop.time() + timeout_s
+        while self._unowned():
+            if loop.time() >= end:
+                return False
+            await asyncio.sleep(0.1)
+        drain_id = uuid.uuid4().hex
+        replies = self._drains[drain_id] = {}
+        try:
+            self._notify(f"d|{drain_id}|{max(0.0, end - loop.time())}|{','.join(queues or [])}")
+            while True:
+                live = {int(row[0]) for row in self._locks.execute(f"SELECT objid {_ADVISORY}", (_MEMBER,))}
+                if live <= replies.keys():
+                    return all(replies[member] for member in live)
+                remaining = end - loop.time()
+                if remaining <= 0:
+                    return False
+                self._answered.clear()
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(min(remaining, 0.5)):  # a member may die meanwhile
+                        await self._answered.wait()
+        finally:
+            del self._drains[drain_id]
