@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from ..clock import EPSILON_S
+
 
 class TokenBucket:
     """Tokens refill at `rate` per second up to `burst`; `take` spends one or says how long to wait.
@@ -34,7 +36,9 @@ class TokenBucket:
     def take(self, now: float) -> float:
         """Spend a token and return 0, or return the seconds until one is available."""
         self._refill(now)
-        if self.tokens >= 1:
+        # Epoch seconds as floats are only ~0.2 us apart, so a token may refill a hair short of 1: a wait
+        # below the clock's resolution would return at once and be asked for again and again.
+        if self.tokens >= 1 - EPSILON_S * self.effective_rate:
             self.tokens -= 1
             return 0.0
         return (1 - self.tokens) / self.effective_rate
