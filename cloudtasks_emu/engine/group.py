@@ -32,6 +32,7 @@ import uuid
 from typing import Any
 
 from ..clock import US, FakeClock, to_us
+from ..errors import EmuError
 from ..model import Queue, Task
 from .journal import JournalEntry
 from .scheduler import Scheduler
@@ -109,15 +110,20 @@ class Group:
         self._drains: dict[str, dict[int, bool]] = {}
         self._answered = asyncio.Event()
         self._stopping = False
+        self._listening = asyncio.Event()
         scheduler.owns = self.owned.__contains__
         scheduler.announce = self._announce
         scheduler.journal = SharedJournal(store, scheduler.journal.size_per_queue)  # type: ignore[assignment]
 
     # lifecycle
-    async def start(self) -> None:
-        """Join the group (StorageError if the database cannot be reached) and start listening."""
+    async def start(self, timeout_s: float = 10.0) -> None:
+        """Join the group (StorageError if the database cannot be reached), and return once this
+        process listens, counts as a member and has taken its share of the queues."""
         await self._join()
         self._own(self._listen_forever())
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(timeout_s):
+                await self._listening.wait()
 
     def _own(self, coro: Any) -> None:
         task = asyncio.ensure_future(coro)
@@ -127,7 +133,6 @@ class Group:
     async def _join(self) -> None:
         self._locks = connect(self.store.url)
         self.member = self._locks.info.backend_pid
-        self._locks.execute("SELECT pg_advisory_lock(%s, %s)", (_MEMBER, self.member))
 
     async def stop(self) -> None:
         self._stopping = True
@@ -151,7 +156,7 @@ class Group:
         while not self._stopping:
             try:
                 await self._session()
-            except* (psycopg.Error, OSError) as errors:
+            except* (psycopg.Error, OSError, EmuError) as errors:  # EmuError: the store's UNAVAILABLE
                 logger.error("lost the group's database connection (%s): dropping owned queues", errors.exceptions[0])
                 self._drop_all()
                 with contextlib.suppress(Exception):
@@ -165,7 +170,11 @@ class Group:
 
         async with await psycopg.AsyncConnection.connect(self.store.url, autocommit=True) as listener:
             await listener.execute(f"LISTEN {CHANNEL}")
-            self._sweep()  # after LISTEN: a queue created meanwhile is either seen here or heard of
+            # A member once it listens (drains wait for every member's answer); sweeping after LISTEN, a
+            # queue created meanwhile is either seen here or heard of.
+            self._locks.execute("SELECT pg_advisory_lock(%s, %s)", (_MEMBER, self.member))
+            self._sweep()
+            self._listening.set()
             async with asyncio.TaskGroup() as group:
                 group.create_task(self._hear(listener))
                 group.create_task(self._sweep_forever())

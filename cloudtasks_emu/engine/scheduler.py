@@ -85,7 +85,8 @@ class Scheduler:
         # dispatches it; a retry written elsewhere is announced to the owner; pull leases are taken in the store.
         self.owns: Callable[[str], bool] = lambda name: True
         self.announce: Callable[[Queue, Task], None] = lambda queue, task: None
-        self._pull_heaps = not isinstance(store, SharedStorage)
+        self._shared = store if isinstance(store, SharedStorage) else None
+        self._pull_heaps = self._shared is None
 
     # wiring from the service
     def runtime(self, queue: Queue) -> QueueRuntime:
@@ -150,9 +151,13 @@ class Scheduler:
     def stats(self, queue: Queue) -> tuple[int | None, int, int, float]:
         """(oldest schedule_us, executed last minute, dispatches in flight, effective rate)."""
         rt = self.runtime(queue)
-        top = rt.top(self.store)
+        if self._shared is not None and (queue.pull or not self.owns(queue.name)):  # no heap here
+            oldest = self._shared.oldest_schedule_us(queue.name)
+        else:
+            top = rt.top(self.store)
+            oldest = top.schedule_us if top is not None else None
         return (
-            top.schedule_us if top is not None else None,
+            oldest,
             rt.executed_last_minute(self.clock.now()),
             len(rt.in_flight),
             rt.bucket.effective_rate,

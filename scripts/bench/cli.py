@@ -27,12 +27,25 @@ from typing import Any
 
 import aiohttp
 
-from . import compare, port, pull, push, queued, report, storage
+from . import compare, port, postgres_group, pull, push, queued, report, storage
 from .procs import REPO, OthersMeter, Proc, start_floor, start_handler, start_ours, start_theirs
 from .profiling import PySpy
 from .wire import CloudTasks
 
-SECTIONS = ("startup", "floor", "port", "create", "memory", "list", "burst", "paced", "retry", "pull", "storage")
+SECTIONS = (
+    "startup",
+    "floor",
+    "port",
+    "create",
+    "memory",
+    "list",
+    "burst",
+    "paced",
+    "retry",
+    "pull",
+    "storage",
+    "group",
+)
 COMPARED = ("startup", "create", "memory", "list", "paced")  # what gcloud-tasks-emulator can run
 PRESETS = ("quick", "default", "full")
 # flag: (help, quick, default, full); the full sizes are the issue's.
@@ -69,6 +82,8 @@ SIZES: dict[str, tuple[str, Any, Any, Any]] = {
         [100_000],
         [100_000, 1_000_000],
     ),
+    "group_calls": ("CreateTask calls per backend and process count (group)", 2000, 6000, 20_000),
+    "group_tasks": ("tasks delivered over 10 queues (group)", 2000, 5000, 20_000),
 }
 
 
@@ -182,6 +197,9 @@ def plan(
         with start() as emu, start_handler(args.out.parent / "logs") as handler_proc:
             await delivery(emu, handler_proc, args, sections, results)
 
+    async def several_group() -> None:
+        results["group"] = await postgres_group.run(args, args.out.parent / "logs")
+
     groups = {
         "startup": (startup_group, "startup" in sections),
         "floor": (floor_group, "floor" in sections),
@@ -189,6 +207,7 @@ def plan(
         "queued": (queued_group, any(levels.values())),
         "delivery": (delivery_group, bool(sections & {"burst", "paced", "retry", "pull"})),
         "storage": (storage_group, "storage" in sections),
+        "group": (several_group, "group" in sections),
     }
     return {name: group for name, (group, chosen) in groups.items() if chosen}
 
@@ -265,7 +284,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         plans[report.THEIRS] = plan(
             lambda: start_theirs(python, logs), args, args.sections & set(COMPARED), None, theirs
         )
-    for name in ("startup", "floor", "port", "queued", "delivery", "storage"):
+    for name in ("startup", "floor", "port", "queued", "delivery", "storage", "group"):
         for kind, groups in plans.items():
             if name in groups:
                 await run_group(name, groups[name], out["results"][kind])
@@ -285,6 +304,8 @@ def main(argv: list[str] | None = None) -> None:
     print(report.render(result))
     if "storage" in result["results"][report.OURS]:
         print(storage.render(result["results"][report.OURS]["storage"]))
+    if "group" in result["results"][report.OURS]:
+        print(postgres_group.render(result["results"][report.OURS]["group"]))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2))
     print(f"wrote {args.out}")

@@ -257,12 +257,15 @@ class PostgresStorage:
 
     @_unavailable
     def remove_task(self, name: str, tombstone_until_us: int) -> bool:
-        db = self._conn()
-        with db.transaction():
-            row = db.execute("DELETE FROM tasks WHERE name = %s RETURNING size", (name,)).fetchone()
-            if row is None:
-                return False
-            self._tombstone(db, _TASK, [name], tombstone_until_us)
+        # One statement (so one round trip, atomic): every delivered task ends here.
+        row = self._one(
+            "WITH gone AS (DELETE FROM tasks WHERE name = %s RETURNING name, size), "
+            "kept AS (INSERT INTO tombstones SELECT %s, name, %s FROM gone "
+            "ON CONFLICT (kind, name) DO UPDATE SET until_us = EXCLUDED.until_us) SELECT size FROM gone",
+            (name, _TASK, tombstone_until_us),
+        )
+        if row is None:
+            return False
         self._counted(-1, -row[0])
         return True
 
