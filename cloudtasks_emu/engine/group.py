@@ -196,12 +196,14 @@ class Group:
         return max(1, math.ceil(queues / max(1, self._members())))
 
     def _unowned(self) -> list[str]:
+        """Push queues nobody else holds and this process does not own (a queue whose name hashes
+        like one we own is locked by our session, but still ours to take)."""
         rows = self._locks.execute(
             "SELECT name FROM queues WHERE NOT pull AND hashtext(name)::oid NOT IN "
-            f"(SELECT objid {_ADVISORY}) ORDER BY name",
+            f"(SELECT objid {_ADVISORY} AND pid <> pg_backend_pid()) ORDER BY name",
             (_QUEUE,),
         )
-        return [row[0] for row in rows]
+        return [row[0] for row in rows if row[0] not in self.owned]
 
     def _sweep(self) -> None:
         """Let go of deleted queues and take unowned ones, up to this process's share."""

@@ -200,7 +200,6 @@ class PostgresStorage:
     def queue_tombstoned(self, name: str) -> bool:
         return self._tombstoned(_QUEUE, name)
 
-    @_unavailable
     def queues_after(self, prefix: str, after: str) -> Iterator[Queue]:
         while True:
             rows = (
@@ -285,7 +284,6 @@ class PostgresStorage:
     def task_tombstoned(self, name: str) -> bool:
         return self._tombstoned(_TASK, name)
 
-    @_unavailable
     def tasks_after(self, queue_name: str, after: str) -> Iterator[Task]:
         prefix = queue_name + "/tasks/"
         while True:
