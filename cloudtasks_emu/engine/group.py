@@ -37,7 +37,8 @@ from ..model import Queue, Task
 from .journal import JournalEntry
 from .scheduler import Scheduler
 from .storage import SharedStorage
-from .storage.postgres import CHANNEL, connect
+from .storage.postgres import CHANNEL
+from .storage.postgres_schema import connect
 
 logger = logging.getLogger(__name__)
 

@@ -17,83 +17,26 @@ from typing import Any, ParamSpec, TypeVar
 
 from ...errors import Code, EmuError
 from ...model import PullMessage, Queue, Task, task_size
-from . import Inserted, StorageError, Usage
+from . import Inserted, Usage
+from .postgres_schema import connect, ensure_schema
 from .records import dumps, load_queue, load_task
 
-SCHEMA = "cloudtasks_emu"
-SCHEMA_VERSION = 1
 CHANNEL = "cloudtasks_emu"  # LISTEN/NOTIFY channel of the group
-SCHEMA_LOCK = 0x43544531  # advisory lock key held while one process creates the schema
 _CHUNK = 500
 _QUEUE, _TASK = "q", "t"
 _USAGE_REFRESH_S = 1.0  # other processes' creates show in usage() within this long
 _TOMBSTONE_SWEEP_S = 10.0  # expired tombstones are ignored at once and deleted this often
 
-_TABLES = """
-CREATE TABLE schema_version (version integer NOT NULL);
-CREATE TABLE queues (name text COLLATE "C" PRIMARY KEY, pull boolean NOT NULL, data text NOT NULL);
-CREATE TABLE tasks (
-    name text COLLATE "C" PRIMARY KEY, queue text COLLATE "C" NOT NULL, create_us bigint NOT NULL,
-    schedule_us bigint NOT NULL, size integer NOT NULL, tag text, data text NOT NULL);
-CREATE INDEX tasks_by_queue ON tasks (queue, create_us);
-CREATE INDEX tasks_due ON tasks (queue, schedule_us);
-CREATE INDEX tasks_due_by_tag ON tasks (queue, tag, schedule_us) WHERE tag IS NOT NULL;
-CREATE TABLE tombstones (kind "char" NOT NULL, name text COLLATE "C" NOT NULL, until_us bigint NOT NULL,
-    PRIMARY KEY (kind, name));
-CREATE INDEX tombstones_by_time ON tombstones (until_us);
-CREATE TABLE cmek (location text PRIMARY KEY, key text NOT NULL);
-CREATE TABLE operations (seq bigserial PRIMARY KEY, name text UNIQUE NOT NULL, request_key text NOT NULL,
-    data bytea NOT NULL);
-CREATE INDEX operations_by_request ON operations (request_key);
-CREATE TABLE clock (id integer PRIMARY KEY, now_us bigint NOT NULL);
-CREATE TABLE attempts (seq bigserial PRIMARY KEY, queue text COLLATE "C" NOT NULL, data text NOT NULL);
-CREATE INDEX attempts_by_queue ON attempts (queue, seq);
-"""
 _CLEARED = ("queues", "tasks", "tombstones", "cmek", "operations", "attempts")
 
 P = ParamSpec("P")
 R = TypeVar("R")
+T = TypeVar("T")
 
 
 def _end_of(prefix: str) -> str:
     """The smallest string above every string that starts with `prefix` (C collation: code points)."""
     return prefix + "\U0010ffff"
-
-
-def _psycopg() -> Any:
-    try:
-        import psycopg
-    except ImportError as error:
-        raise StorageError(
-            "--database needs psycopg: pip install 'cloudtasks-emu[postgres]' (or psycopg[binary])."
-        ) from error
-    return psycopg
-
-
-def connect(url: str, what: str = "--database") -> Any:
-    """A connection in autocommit mode with our schema first on the search path; StorageError if the
-    server cannot be reached."""
-    psycopg = _psycopg()
-    try:
-        return psycopg.connect(
-            url,
-            autocommit=True,
-            connect_timeout=10,
-            options=f"-c search_path={SCHEMA}",
-            application_name="cloudtasks-emu",
-        )
-    except psycopg.Error as error:
-        detail = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise StorageError(f"{what} {redact(url)}: cannot connect to PostgreSQL ({detail}).") from error
-
-
-def redact(url: str) -> str:
-    """The URL without its password, for messages."""
-    head, sep, tail = url.partition("@")
-    if not sep or ":" not in head.split("//", 1)[-1]:
-        return url
-    scheme, _, user_password = head.rpartition("//")
-    return f"{scheme}//{user_password.split(':', 1)[0]}:***@{tail}"
 
 
 def _unavailable(method: Callable[P, R]) -> Callable[P, R]:
@@ -122,7 +65,7 @@ class PostgresStorage:
         self._db = connect(url)
         self._broken = False
         try:
-            _ensure_schema(self._db, url)
+            ensure_schema(self._db, url)
         except BaseException:
             self._db.close()
             raise
@@ -201,20 +144,26 @@ class PostgresStorage:
         return self._tombstoned(_QUEUE, name)
 
     def queues_after(self, prefix: str, after: str) -> Iterator[Queue]:
+        # (no queue is named just `prefix`, which ends in "/" or is empty)
+        return self._walk("queues", max(prefix, after), _end_of(prefix), load_queue)
+
+    def _walk(self, table: str, low: str, high: str, load: Callable[[str], T]) -> Iterator[T]:
+        """Rows of `table` named strictly between `low` and `high`, in name order, _CHUNK at a time
+        (so no cursor stays open while the caller writes)."""
         while True:
             rows = (
                 self._conn()
                 .execute(
-                    "SELECT name, data FROM queues WHERE name >= %s AND name > %s AND name < %s ORDER BY name LIMIT %s",
-                    (prefix, after, _end_of(prefix), _CHUNK),
+                    f"SELECT name, data FROM {table} WHERE name > %s AND name < %s ORDER BY name LIMIT %s",
+                    (low, high, _CHUNK),
                 )
                 .fetchall()
             )
             for _, data in rows:
-                yield load_queue(data)
+                yield load(data)
             if len(rows) < _CHUNK:
                 return
-            after = rows[-1][0]
+            low = rows[-1][0]
 
     @_unavailable
     def push_queue_names(self) -> list[str]:
@@ -286,20 +235,7 @@ class PostgresStorage:
 
     def tasks_after(self, queue_name: str, after: str) -> Iterator[Task]:
         prefix = queue_name + "/tasks/"
-        while True:
-            rows = (
-                self._conn()
-                .execute(
-                    "SELECT name, data FROM tasks WHERE name > %s AND name < %s ORDER BY name LIMIT %s",
-                    (max(after, prefix), _end_of(prefix), _CHUNK),
-                )
-                .fetchall()
-            )
-            for _, data in rows:
-                yield load_task(data)
-            if len(rows) < _CHUNK:
-                return
-            after = rows[-1][0]
+        return self._walk("tasks", max(after, prefix), _end_of(prefix), load_task)
 
     @_unavailable
     def count_tasks(self, queue_name: str) -> int:
@@ -471,23 +407,3 @@ class PostgresStorage:
 
     def close(self) -> None:
         self._db.close()
-
-
-def _ensure_schema(db: Any, url: str) -> None:
-    """Create the schema on first start (one process at a time), refusing a version this code does not know."""
-    with db.transaction():
-        db.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))
-        exists = db.execute("SELECT to_regclass(%s)", (f"{SCHEMA}.schema_version",)).fetchone()[0]
-        if exists is None:
-            db.execute(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}")
-            db.execute(f"SET LOCAL search_path = {SCHEMA}")
-            for statement in filter(str.strip, _TABLES.split(";")):
-                db.execute(statement)
-            db.execute("INSERT INTO schema_version VALUES (%s)", (SCHEMA_VERSION,))
-            return
-        row = db.execute(f"SELECT MAX(version) FROM {SCHEMA}.schema_version").fetchone()
-    if row[0] != SCHEMA_VERSION:
-        raise StorageError(
-            f"--database {redact(url)} holds cloudtasks-emu data of schema version {row[0]}; this cloudtasks-emu "
-            f"reads version {SCHEMA_VERSION}. Use another database, or the cloudtasks-emu that wrote it."
-        )
