@@ -1,0 +1,126 @@
+"""What only the PostgreSQL backend promises: one schema however many processes start at once, two
+connections that see each other's writes at once, atomic leases, and clear refusals."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+
+import psycopg
+import pytest
+
+from cloudtasks_emu.engine.storage import StorageError, open_storage
+from cloudtasks_emu.engine.storage.postgres import PostgresStorage
+from cloudtasks_emu.engine.storage.postgres_schema import redact
+from cloudtasks_emu.model import AppEngineRequest, PullMessage, Queue, QueueState, Task
+
+Q = "projects/p/locations/l/queues/q"
+
+
+@pytest.fixture
+def fresh_url(postgres_url: str) -> str:
+    """An empty database of its own on the session's server."""
+    name = f"u_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(postgres_url, autocommit=True) as db:
+        db.execute(f"CREATE DATABASE {name}")
+    return postgres_url.rsplit("/", 1)[0] + "/" + name
+
+
+def test_processes_starting_at_once_create_one_schema(fresh_url: str) -> None:
+    opened: list[PostgresStorage] = []
+    errors: list[BaseException] = []
+
+    def open_one() -> None:
+        try:
+            opened.append(PostgresStorage(fresh_url))
+        except BaseException as error:
+            errors.append(error)
+
+    threads = [threading.Thread(target=open_one) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert errors == []
+    with psycopg.connect(fresh_url) as db:
+        assert db.execute("SELECT COUNT(*) FROM cloudtasks_emu.schema_version").fetchone() == (1,)
+    for store in opened:
+        store.close()
+
+
+def test_a_write_through_one_connection_is_read_through_another_at_once(fresh_url: str) -> None:
+    a, b = PostgresStorage(fresh_url), PostgresStorage(fresh_url)
+    try:
+        a.put_queue(Queue(name=Q))
+        queue = b.get_queue(Q)
+        assert queue is not None
+        queue.state = QueueState.PAUSED
+        b.put_queue(queue)
+        again = a.get_queue(Q)
+        assert again is not None
+        assert again.state == QueueState.PAUSED
+        a.insert_task(Q, Task(name=f"{Q}/tasks/t", payload=AppEngineRequest(), schedule_us=1, create_us=1))
+        assert b.remove_task(f"{Q}/tasks/t", tombstone_until_us=100)
+        assert a.task_tombstoned(f"{Q}/tasks/t")
+    finally:
+        a.close()
+        b.close()
+
+
+def test_two_leases_at_once_never_take_the_same_task(fresh_url: str) -> None:
+    a, b = PostgresStorage(fresh_url), PostgresStorage(fresh_url)
+    try:
+        a.put_queue(Queue(name=Q, pull=True))
+        for i in range(10):
+            a.insert_task(Q, Task(name=f"{Q}/tasks/t{i}", payload=PullMessage(b"x"), schedule_us=1, create_us=1))
+        inside = threading.Event()
+        release = threading.Event()
+        first: list[Task] = []
+
+        def slow_start(task: Task) -> None:  # keeps a's transaction (and its row locks) open
+            task.schedule_us = task.lease_until_us = 1000
+            inside.set()
+            release.wait(10)
+
+        def lease_a() -> None:
+            first.extend(a.lease_due(Q, 5, 3, None, False, 1 << 20, lambda t: 1, slow_start))
+
+        thread = threading.Thread(target=lease_a)
+        thread.start()
+        assert inside.wait(10)
+
+        def start(task: Task) -> None:
+            task.schedule_us = task.lease_until_us = 1000
+
+        b._conn().execute("SET lock_timeout = '2s'")  # waiting on a's rows would fail, not just be slow
+        second = b.lease_due(Q, 5, 3, None, False, 1 << 20, lambda t: 1, start)
+        release.set()
+        thread.join(10)
+        names = [t.name for t in first] + [t.name for t in second]
+        assert len(first) == len(second) == 3
+        assert len(set(names)) == 6  # SKIP LOCKED: b took others while a held its rows
+        assert all(due == 1000 for due, _ in a.pending_schedule(Q)[-6:])
+    finally:
+        a.close()
+        b.close()
+
+
+def test_an_unknown_schema_version_is_refused(fresh_url: str) -> None:
+    PostgresStorage(fresh_url).close()
+    with psycopg.connect(fresh_url, autocommit=True) as db:
+        db.execute("UPDATE cloudtasks_emu.schema_version SET version = 7")
+    with pytest.raises(StorageError, match="schema version 7"):
+        PostgresStorage(fresh_url)
+
+
+def test_an_unreachable_server_is_refused_with_its_url_and_no_password() -> None:
+    url = "postgresql://me:secret@127.0.0.1:1/db"
+    with pytest.raises(StorageError, match="cannot connect to PostgreSQL") as caught:
+        PostgresStorage(url)
+    assert "secret" not in caught.value.message
+    assert redact(url) == "postgresql://me:***@127.0.0.1:1/db"
+
+
+def test_data_dir_and_database_together_are_refused(postgres_url: str) -> None:
+    with pytest.raises(StorageError, match="give one of them"):
+        open_storage("/tmp/somewhere", postgres_url)
