@@ -169,7 +169,8 @@ class Group:
     async def _session(self) -> None:
         import psycopg
 
-        async with await psycopg.AsyncConnection.connect(self.store.url, autocommit=True) as listener:
+        connecting = psycopg.AsyncConnection.connect(self.store.url, autocommit=True, connect_timeout=10)
+        async with await connecting as listener:
             await listener.execute(f"LISTEN {CHANNEL}")
             # A member once it listens (drains wait for every member's answer); sweeping after LISTEN, a
             # queue created meanwhile is either seen here or heard of.
