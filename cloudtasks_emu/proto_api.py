@@ -216,8 +216,8 @@ class CloudTasksApi:
     def create_task(self, request: CreateTaskRequestPb) -> TaskPb:
         names.parse_queue(request.parent)
         task = self.codec.tasks.decode(request.task)
-        created = self.service.create_task(request.parent, task, self.spec.payload_must_match_queue)
-        return self._encode_task(created, request.response_view)
+        created, queue = self.service.create_task(request.parent, task, self.spec.payload_must_match_queue)
+        return self.codec.tasks.encode(created, request.response_view, queue)
 
     def delete_task(self, request: DeleteTaskRequestPb) -> empty_pb2.Empty:
         self.service.delete_task(request.name)

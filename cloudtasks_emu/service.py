@@ -208,10 +208,14 @@ class TasksService:
     def _tombstone_until(self, queue: Queue) -> int:
         return self.now_us() + to_us(queue.tombstone_ttl_s)
 
-    def create_task(self, parent: str, task: Task, payload_must_match_queue: bool) -> Task:
+    def create_task(self, parent: str, task: Task, payload_must_match_queue: bool) -> tuple[Task, Queue]:
         """Add `task` (validated by the converter) to the queue `parent`.
 
         `task.name` may be empty (an ID is generated) and `task.schedule_us` 0 (now).
+
+        Returns:
+            The task as stored, and its queue as read for the create (the response is encoded with
+            it: a second read would cost a database round trip with PostgreSQL).
 
         Raises:
             EmuError: NOT_FOUND for a missing queue, ALREADY_EXISTS for a live or recently
@@ -249,7 +253,7 @@ class TasksService:
         if inserted == Inserted.TOMBSTONED:
             raise EmuError(Code.ALREADY_EXISTS, TASK_TOO_RECENT)
         self.scheduler.schedule(queue, task)
-        return task
+        return task, queue
 
     def _check_room(self, size: int) -> None:
         usage, settings = self.store.usage(), self.settings

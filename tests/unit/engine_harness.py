@@ -51,11 +51,11 @@ class Engine:
     def push_task(self, name: str, delay_s: float = 0.0, queue: str = QUEUE) -> Task:
         at = round((self.clock.now() + delay_s) * 1_000_000) if delay_s else 0
         task = Task(name=f"{queue}/tasks/{name}", payload=AppEngineRequest(), schedule_us=at, create_us=0)
-        return self.service.create_task(queue, task, payload_must_match_queue=False)
+        return self.service.create_task(queue, task, payload_must_match_queue=False)[0]
 
     def pull_task(self, name: str, tag: str = "", queue: str = QUEUE) -> Task:
         task = Task(name=f"{queue}/tasks/{name}", payload=PullMessage(b"x", tag), schedule_us=0, create_us=0)
-        return self.service.create_task(queue, task, payload_must_match_queue=True)
+        return self.service.create_task(queue, task, payload_must_match_queue=True)[0]
 
 
 def start_engine(store: Storage, clock: FakeClock, deliver: ScriptedDeliver | None = None) -> Engine:
