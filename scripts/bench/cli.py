@@ -84,6 +84,7 @@ SIZES: dict[str, tuple[str, Any, Any, Any]] = {
     ),
     "group_calls": ("CreateTask calls per backend and process count (group)", 2000, 6000, 20_000),
     "group_tasks": ("tasks delivered over 10 queues (group)", 2000, 5000, 20_000),
+    "group_rounds": ("alternating rounds of the CreateTask runs (group)", 1, 3, 3),
 }
 
 

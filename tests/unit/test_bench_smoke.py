@@ -71,3 +71,25 @@ def test_bench_wrappers_start(script: str) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert "--sections" in done.stdout
+
+
+@pytest.mark.timeout(150)
+def test_bench_group_section_measures_every_process_count(tmp_path: Path) -> None:
+    out = tmp_path / "bench.json"
+    tiny = ["--group-calls", "120", "--group-tasks", "100", "--group-rounds", "1"]
+    cmd = [sys.executable, str(REPO / "scripts" / "bench"), "--sections", "group", *tiny, "--out", str(out)]
+    done = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=140)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-4000:]
+    ours = json.loads(out.read_text())["results"]["cloudtasks-emu"]
+    assert "errors" not in ours, ours["errors"]
+    group = ours["group"]
+    assert [(row["backend"], row["processes"]) for row in group["creates"]] == [
+        ("memory", 1),
+        ("sqlite", 1),
+        ("postgres", 1),
+        ("postgres", 2),
+        ("postgres", 3),
+    ]
+    assert [row["delivered"] for row in group["deliveries"]] == [100, 100]
+    assert group["takeover"]["takeover_s"] is not None
+    assert "Several processes over one PostgreSQL" in done.stdout
