@@ -4,11 +4,13 @@
 ARG BASE=python:3.11-slim
 
 FROM ${BASE} AS builder
+# EXTRAS=[postgres] adds psycopg for --database (compose.postgres.yaml); the default image goes without.
+ARG EXTRAS=""
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 RUN python3 -m venv /opt/venv
 COPY pyproject.toml README.md /src/
 COPY cloudtasks_emu /src/cloudtasks_emu
-RUN /opt/venv/bin/pip install --quiet /src \
+RUN /opt/venv/bin/pip install --quiet "/src${EXTRAS}" \
  && /opt/venv/bin/pip uninstall --quiet --yes pip setuptools \
  && find /opt/venv -name '*.dist-info' -prune -o -name tests -type d -path '*/site-packages/*' -prune -exec rm -rf {} +
 
