@@ -8,7 +8,7 @@ LISTENs for what the others do:
 
     t|QUEUE|SCHEDULE_US|TASK  a push task was created (sent by the INSERT itself): the owner heaps it
     q|QUEUE                   a queue was written or deleted: the owner reloads it, others may take it
-    c|AT_US                   the group's virtual clock moved
+    c|AT_US, C|AT_US          the group's virtual clock moved (C: a reset's jump, backwards too)
     r                         everything was reset
     d|ID|TIMEOUT|QUEUES       a drain: each member drains what it owns and answers D|ID|MEMBER|IDLE
 
@@ -57,13 +57,25 @@ class SharedClock(FakeClock):
     def __init__(self, store: SharedStorage) -> None:
         super().__init__(store.shared_now_us(to_us(time.time())) / US)
         self._store = store
+        self._quiet = False  # applying what another process published: publish nothing
 
     def set(self, at: float) -> None:
-        self._store.move_shared_clock(to_us(at))
+        if not self._quiet:  # in whole microseconds, as the others will hear it
+            at = to_us(at) / US
+            self._store.move_shared_clock(to_us(at))
         super().set(at)
 
-    def heard(self, at: float) -> None:
-        FakeClock.set(self, at)
+    def rebase(self, at: float) -> None:
+        """A reset's jump (backwards too) is the group's: every process jumps with it."""
+        self._store.move_shared_clock(to_us(at), backwards=True)
+        self.heard(to_us(at) / US, backwards=True)
+
+    def heard(self, at: float, backwards: bool = False) -> None:
+        self._quiet = True
+        try:
+            super().rebase(at) if backwards else super().set(at)
+        finally:
+            self._quiet = False
 
 
 class SharedJournal:
@@ -261,10 +273,10 @@ class Group:
                     self.scheduler.heard(queue, int(due), task)
             elif kind == "q":
                 self._queue_written(rest)
-            elif kind == "c":
+            elif kind in ("c", "C"):  # C: a reset's jump, backwards too
                 clock = self.scheduler.clock
-                if isinstance(clock, SharedClock):
-                    clock.heard(int(rest) / US)
+                if isinstance(clock, SharedClock) and sender != self.store.backend_pid:  # ours is applied
+                    clock.heard(int(rest) / US, backwards=kind == "C")
             elif kind == "r":
                 for name in list(self.owned):
                     self._release(name)

@@ -115,10 +115,13 @@ def test_what_one_process_writes_the_others_read(group: list[Member]) -> None:
         a.v2.get_task(name=created[0].name)
     with pytest.raises(exceptions.AlreadyExists):
         b.v2.create_task(parent=name, task=app_engine_task("/again", created[0].name))
-    # And a reset through B empties the group
+    # And a reset through B empties the group, its virtual clock jumping for every process alike
+    a.server.advance(3600)
     b.server.reset()
     with pytest.raises(exceptions.NotFound):
         c.v2.get_queue(name=name)
+    a.server.drain()  # every process has heard what came before
+    assert a.server.now() == b.server.now() == c.server.now()
 
 
 def test_push_queues_spread_over_the_processes(group: list[Member]) -> None:

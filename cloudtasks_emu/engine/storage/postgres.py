@@ -368,14 +368,16 @@ class PostgresStorage:
         return int(self._one("SELECT now_us FROM clock WHERE id = 1")[0])
 
     @_unavailable
-    def move_shared_clock(self, at_us: int) -> None:
-        """Move the group's virtual time forward and tell every process."""
+    def move_shared_clock(self, at_us: int, backwards: bool = False) -> None:
+        """Move the group's virtual time forward (or, for a reset, to `at_us` exactly) and tell every process."""
         db = self._conn()
         with db.transaction():
             row = db.execute(
-                "UPDATE clock SET now_us = GREATEST(now_us, %s) WHERE id = 1 RETURNING now_us", (at_us,)
+                "UPDATE clock SET now_us = CASE WHEN %s THEN %s ELSE GREATEST(now_us, %s) END WHERE id = 1 "
+                "RETURNING now_us",
+                (backwards, at_us, at_us),
             ).fetchone()
-            db.execute("SELECT pg_notify(%s, %s)", (CHANNEL, f"c|{row[0]}"))
+            db.execute("SELECT pg_notify(%s, %s)", (CHANNEL, f"{'C' if backwards else 'c'}|{row[0]}"))
 
     # housekeeping
     @_unavailable
