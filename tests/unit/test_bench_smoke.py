@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -48,20 +49,26 @@ def test_bench_quick_writes_every_section(tmp_path: Path) -> None:
     assert "| measure | value |" in done.stdout
 
 
+def run_section(tmp_path: Path, section: str, tiny: list[str], timeout_s: float) -> tuple[str, dict[str, Any]]:
+    """`scripts/bench --sections SECTION` at tiny sizes: its printed report and our results."""
+    out = tmp_path / "bench.json"
+    cmd = [sys.executable, str(REPO / "scripts" / "bench"), "--sections", section, *tiny, "--out", str(out)]
+    done = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=timeout_s)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-4000:]
+    ours: dict[str, Any] = json.loads(out.read_text())["results"]["cloudtasks-emu"]
+    assert "errors" not in ours, ours["errors"]
+    return done.stdout, ours
+
+
 @pytest.mark.timeout(90)
 def test_bench_storage_section_measures_both_backends(tmp_path: Path) -> None:
-    out = tmp_path / "bench.json"
     tiny = ["--storage-calls", "200", "--storage-rounds", "1", "--push-tasks", "200", "--restart-levels", "100"]
-    cmd = [sys.executable, str(REPO / "scripts" / "bench"), "--sections", "storage", *tiny, "--out", str(out)]
-    done = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=80)
-    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-4000:]
-    ours = json.loads(out.read_text())["results"]["cloudtasks-emu"]
-    assert "errors" not in ours, ours["errors"]
+    stdout, ours = run_section(tmp_path, "storage", tiny, 80)
     storage = ours["storage"]
     assert {"memory", "sqlite"} <= set(storage["create"])
     assert storage["delivery"]["sqlite"]["delivered"] == 200
     assert storage["restart"][0]["tasks"] == 100
-    assert "sqlite / memory" in done.stdout
+    assert "sqlite / memory" in stdout
 
 
 @pytest.mark.parametrize("script", ["bench_push.py", "bench_pull.py"])
@@ -75,13 +82,8 @@ def test_bench_wrappers_start(script: str) -> None:
 
 @pytest.mark.timeout(150)
 def test_bench_group_section_measures_every_process_count(tmp_path: Path) -> None:
-    out = tmp_path / "bench.json"
     tiny = ["--group-calls", "120", "--group-tasks", "100", "--group-rounds", "1"]
-    cmd = [sys.executable, str(REPO / "scripts" / "bench"), "--sections", "group", *tiny, "--out", str(out)]
-    done = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=140)
-    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-4000:]
-    ours = json.loads(out.read_text())["results"]["cloudtasks-emu"]
-    assert "errors" not in ours, ours["errors"]
+    stdout, ours = run_section(tmp_path, "group", tiny, 140)
     group = ours["group"]
     assert [(row["backend"], row["processes"]) for row in group["creates"]] == [
         ("memory", 1),
@@ -92,4 +94,4 @@ def test_bench_group_section_measures_every_process_count(tmp_path: Path) -> Non
     ]
     assert [row["delivered"] for row in group["deliveries"]] == [100, 100]
     assert group["takeover"]["takeover_s"] is not None
-    assert "Several processes over one PostgreSQL" in done.stdout
+    assert "Several processes over one PostgreSQL" in stdout
