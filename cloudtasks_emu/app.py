@@ -142,6 +142,8 @@ class Emulator:
             flight += f" ({shown}; up to {grace_s:g} s to finish)"
         data_dir = self.settings.data_dir
         kept = f"kept in {data_dir} (SQLite)" if data_dir else "discarded (in-memory storage)"
+        if self.settings.database:
+            kept = "kept in PostgreSQL"
         queues = _count(sum(1 for c in counts if c), "queue", "queues")
         return f"stopping: {flight}; {_count(sum(counts), 'task', 'tasks')} pending in {queues}, {kept}"
 

@@ -23,6 +23,7 @@ from typing import Any
 
 from .app import Emulator, host_port
 from .config import Settings
+from .engine.storage import describe_storage
 from .errors import EmuError
 
 ENV_PREFIX = "CLOUDTASKS_EMU_"
@@ -231,7 +232,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
 
 def start_line(settings: Settings, ready: dict[str, Any]) -> str:
     """The one line a person reads on stderr: where it listens, where tasks live, which clock runs."""
-    storage = f"sqlite in {settings.data_dir}" if settings.data_dir else "memory (tasks are lost on exit)"
+    storage = describe_storage(settings.data_dir, settings.database)
     clock = "virtual (moves through /_emu/clock)" if settings.virtual_clock else "real"
     extra = [f"HTTP {ready['http']}"] if ready["http_port"] != ready["port"] else []
     extra += [f"gRPC {ready['grpc']}"] if ready["grpc_port"] != ready["port"] else []

@@ -276,7 +276,10 @@ class Group:
             elif kind in ("c", "C"):  # C: a reset's jump, backwards too
                 clock = self.scheduler.clock
                 if isinstance(clock, SharedClock) and sender != self.store.backend_pid:  # ours is applied
-                    clock.heard(int(rest) / US, backwards=kind == "C")
+                    # Notifications from different processes may arrive out of order: the stored
+                    # time is the group's, so go to it (backwards only when a reset took it there).
+                    at_us = self.store.shared_now_us(int(rest))
+                    clock.heard(at_us / US, backwards=at_us < to_us(clock.now()))
             elif kind == "r":
                 for name in list(self.owned):
                     self._release(name)

@@ -146,6 +146,15 @@ class SharedStorage(Storage, Protocol):
     def move_shared_clock(self, at_us: int, backwards: bool = False) -> None: ...
 
 
+def describe_storage(data_dir: str, database: str) -> str:
+    """Where state lives, for the start and stop lines: which backend, and what survives the process."""
+    if database:
+        from .postgres_schema import redact
+
+        return f"postgresql at {redact(database)} (shared, kept)"
+    return f"sqlite in {data_dir} (kept)" if data_dir else "memory (tasks are lost on exit)"
+
+
 def open_storage(data_dir: str, database: str = "") -> Storage:
     """PostgreSQL for a `database` URL, else the memory backend for '', else SQLite in `data_dir`
     (created if missing, locked while open)."""
@@ -164,4 +173,4 @@ def open_storage(data_dir: str, database: str = "") -> Storage:
     return SqliteStorage(data_dir)
 
 
-__all__ = ["Inserted", "SharedStorage", "Storage", "StorageError", "Usage", "open_storage"]
+__all__ = ["Inserted", "SharedStorage", "Storage", "StorageError", "Usage", "describe_storage", "open_storage"]
