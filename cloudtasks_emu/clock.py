@@ -203,3 +203,15 @@ class FakeClock:
                 self._dead -= 1
             else:
                 callback()
+
+
+def pacific_iso(at_us: int) -> str:
+    """The cloud quotes a too-late schedule time in US Pacific time."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        zone = ZoneInfo("America/Los_Angeles")
+    except ZoneInfoNotFoundError:  # no tz database on the machine
+        from datetime import UTC as zone  # type: ignore[assignment]
+    return datetime.fromtimestamp(at_us // 1_000_000, zone).isoformat()

@@ -157,3 +157,19 @@ def code_for_http(status: int) -> Code:
     if status in _HTTP_TO_CODE:
         return _HTTP_TO_CODE[status]
     return Code.INTERNAL if status >= 500 else Code.FAILED_PRECONDITION
+
+
+# The service's recorded messages (reference section 8).
+QUEUE_MISSING = (
+    "Queue does not exist. If you just created the queue, wait at least a minute for the queue to initialize."
+)
+TASK_GONE = (
+    "The task no longer exists, though a task with this name existed recently. "
+    "The task either successfully completed or was deleted."
+)
+TASK_TOO_RECENT = (
+    "The task cannot be created because a task with this name existed too recently. For more information "
+    "about task de-duplication see https://cloud.google.com/tasks/docs/reference/rest/v2/"
+    "projects.locations.queues.tasks/create#body.request_body.FIELDS.task."
+)
+QUEUE_TOO_RECENT = "The queue cannot be created because a queue with this name existed too recently."

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
 from . import names, queue_hints
-from .clock import Clock, to_us
+from .clock import Clock, pacific_iso, to_us
 from .config import MAX_SCHEDULE_AHEAD_S, Settings
 from .engine.journal import JournalEntry
 from .engine.leases import MAX_TASKS, Leases, lease_seconds, parse_filter
@@ -16,26 +16,21 @@ from .engine.schedule_order import ScheduleKey, tasks_by_schedule
 from .engine.scheduler import Scheduler
 from .engine.storage import Inserted, Storage
 from .engine.storage.memory import MemoryStorage
-from .errors import NOT_FOUND_MESSAGE, Code, EmuError, invalid
+from .errors import (
+    NOT_FOUND_MESSAGE,
+    QUEUE_MISSING,
+    QUEUE_TOO_RECENT,
+    TASK_GONE,
+    TASK_TOO_RECENT,
+    Code,
+    EmuError,
+    invalid,
+)
 from .listing import Page, clamp_page_size, decode_page_token, page, queue_filter
 from .model import HttpRequest, PullMessage, Queue, QueueState, QueueStats, Task, task_size
 
 if TYPE_CHECKING:
     from .engine.group import Group
-
-QUEUE_MISSING = (
-    "Queue does not exist. If you just created the queue, wait at least a minute for the queue to initialize."
-)
-TASK_GONE = (
-    "The task no longer exists, though a task with this name existed recently. "
-    "The task either successfully completed or was deleted."
-)
-TASK_TOO_RECENT = (
-    "The task cannot be created because a task with this name existed too recently. For more information "
-    "about task de-duplication see https://cloud.google.com/tasks/docs/reference/rest/v2/"
-    "projects.locations.queues.tasks/create#body.request_body.FIELDS.task."
-)
-QUEUE_TOO_RECENT = "The queue cannot be created because a queue with this name existed too recently."
 
 
 class TasksService:
@@ -235,7 +230,7 @@ class TasksService:
             _check_payload_matches(queue, task)
         if task.schedule_us > now + MAX_SCHEDULE_AHEAD_S * 1_000_000:
             raise invalid(
-                f"The Task.scheduleTime, {_pacific(task.schedule_us)}, is too far in the future. "
+                f"The Task.scheduleTime, {pacific_iso(task.schedule_us)}, is too far in the future. "
                 f"Schedule time must be no more than {MAX_SCHEDULE_AHEAD_S // 3600}h in the future."
             )
         task.schedule_us = max(task.schedule_us, now)
@@ -415,15 +410,3 @@ def _check_payload_matches(queue: Queue, task: Task) -> None:
     if not queue.pull and (queue.http_target is not None) != isinstance(task.payload, HttpRequest):
         kind = "an HTTP target queue" if queue.http_target is not None else "an App Engine queue"
         raise invalid(f"The task's payload type is not compatible with {kind}.")
-
-
-def _pacific(at_us: int) -> str:
-    """The cloud quotes a too-late schedule time in US Pacific time."""
-    from datetime import datetime
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-    try:
-        zone = ZoneInfo("America/Los_Angeles")
-    except ZoneInfoNotFoundError:  # no tz database on the machine
-        from datetime import UTC as zone  # type: ignore[assignment]
-    return datetime.fromtimestamp(at_us // 1_000_000, zone).isoformat()
