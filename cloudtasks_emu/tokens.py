@@ -1,8 +1,10 @@
-"""Bearer tokens for HTTP targets: RS256 OIDC ID tokens signed with a key made at start, and the
+"""Bearer tokens for HTTP targets: RS256 OIDC ID tokens signed with a key made on first use, and the
 public key in both forms Google serves it: a JWKS (/oauth2/v3/certs) and a map of key ID to x509
 certificate (/oauth2/v1/certs, what google.oauth2.id_token.verify_token reads).
 
 Token lifetimes use real time (not the virtual clock) so that standard JWT libraries accept them.
+The key, and the JWT and crypto libraries (about 10 MB of RSS), are made and loaded on first use:
+most runs never sign a token.
 """
 
 from __future__ import annotations
@@ -13,14 +15,12 @@ import hashlib
 import json
 import time
 import uuid
-from typing import Any
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
 
-import jwt
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import NameOID
-from jwt.algorithms import RSAAlgorithm
+if TYPE_CHECKING:
+    from cryptography import x509
+    from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
 ISSUER = "https://accounts.google.com"
 DEFAULT_SCOPE = "https://www.googleapis.com/auth/cloud-platform"
@@ -30,9 +30,14 @@ OAUTH_PREFIX = "ya29.cloudtasks-emu."
 
 class TokenMinter:
     def __init__(self) -> None:
-        self._key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         self.key_id = uuid.uuid4().hex
         self._certificate_pem = ""
+
+    @cached_property
+    def _key(self) -> RSAPrivateKey:
+        from cryptography.hazmat.primitives.asymmetric import rsa
+
+        return rsa.generate_private_key(public_exponent=65537, key_size=2048)
 
     def oidc(self, service_account_email: str, audience: str) -> str:
         """A Google-style ID token for the service account, with `aud` = audience."""
@@ -47,6 +52,8 @@ class TokenMinter:
             "iat": now,
             "exp": now + LIFETIME_S,
         }
+        import jwt
+
         return jwt.encode(claims, self._key, algorithm="RS256", headers={"kid": self.key_id})
 
     @staticmethod
@@ -56,12 +63,16 @@ class TokenMinter:
         return OAUTH_PREFIX + base64.urlsafe_b64encode(data).decode().rstrip("=")
 
     def jwks(self) -> dict[str, Any]:
+        from jwt.algorithms import RSAAlgorithm
+
         jwk = json.loads(RSAAlgorithm.to_jwk(self._key.public_key()))
         jwk.update({"kid": self.key_id, "use": "sig", "alg": "RS256"})
         return {"keys": [jwk]}
 
     def x509_certs(self) -> dict[str, str]:
         """{key ID: PEM certificate}, the format of https://www.googleapis.com/oauth2/v1/certs."""
+        from cryptography.hazmat.primitives import serialization
+
         if not self._certificate_pem:  # made on first use, so start-up does not pay for it
             self._certificate_pem = _self_signed(self._key).public_bytes(serialization.Encoding.PEM).decode()
         return {self.key_id: self._certificate_pem}
@@ -83,8 +94,12 @@ def _subject(email: str) -> str:
     return str(int.from_bytes(hashlib.sha256(email.encode()).digest()[:9], "big")).zfill(21)[:21]
 
 
-def _self_signed(key: rsa.RSAPrivateKey) -> x509.Certificate:
+def _self_signed(key: RSAPrivateKey) -> x509.Certificate:
     """A self-signed certificate for the signing key, valid from a day ago for a year."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.x509.oid import NameOID
+
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "cloudtasks-emu token signer")])
     now = dt.datetime.now(dt.UTC)
     return (
