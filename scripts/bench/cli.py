@@ -2,7 +2,9 @@
 
 Runs the benchmarks of issue 7 against cloudtasks-emu started as a subprocess (and, with --compare,
 the comparable ones against gcloud-tasks-emulator), prints markdown tables and writes JSON to --out.
-Sections: startup; floor (CreateTask against a no-op grpc.aio server: the least CPU a call costs);
+Sections: startup (and idle RSS); floor (CreateTask against a no-op grpc.aio server: the least CPU a call
+costs); floors (that no-op server on every transport the design can use, in alternating rounds);
+users (CreateTask into a running queue, tasks an hour ahead, alone and while 10 queues deliver);
 port (server CPU per CreateTask over the shared port against a direct gRPC listener);
 create, memory, list (a paused queue grown to each size: CreateTask throughput and server CPU, RSS
 per task, ListTasks and GetTask); burst and paced (push delivery rate, create-to-delivery latency);
@@ -27,7 +29,7 @@ from typing import Any
 
 import aiohttp
 
-from . import compare, port, postgres_group, pull, push, queued, report, storage
+from . import compare, floors, port, postgres_group, pull, push, queued, report, running, storage
 from .procs import REPO, OthersMeter, Proc, start_floor, start_handler, start_ours, start_theirs
 from .profiling import PySpy
 from .wire import CloudTasks
@@ -35,7 +37,9 @@ from .wire import CloudTasks
 SECTIONS = (
     "startup",
     "floor",
+    "floors",
     "port",
+    "users",
     "create",
     "memory",
     "list",
@@ -76,6 +80,9 @@ SIZES: dict[str, tuple[str, Any, Any, Any]] = {
     "startup_runs": ("emulator starts timed", 3, 5, 7),
     "storage_calls": ("CreateTask calls per backend per round (storage)", 2000, 5000, 20_000),
     "storage_rounds": ("alternating rounds of those calls (storage)", 1, 3, 3),
+    "floor_rounds": ("alternating rounds of the transport floors (floors)", 1, 3, 5),
+    "users_rounds": ("alternating rounds of the users' CreateTask workloads (users)", 1, 3, 5),
+    "due_tasks": ("tasks timed from due to delivery (paced)", 10, 30, 50),
     "restart_levels": (
         "queued tasks at which kill-to-ready is timed (storage)",
         [1000],
@@ -124,6 +131,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         )
     group.add_argument("--callers", type=int, default=8, metavar="N", help="concurrent raw CreateTask callers (8)")
     group.add_argument("--push-queues", type=int, default=10, metavar="N", help="queues in the delivery burst (10)")
+    group.add_argument(
+        "--busy-rate", type=float, default=50.0, metavar="R", help="dispatches/s of each delivering queue (users, 50)"
+    )
     group.add_argument("--paced-rate", type=float, default=50.0, metavar="R", help="paced tasks per second (50)")
     group.add_argument(
         "--backoff", default="0.2,2,2", metavar="MIN,MAX,D", help="retry min/max backoff s, max_doublings (0.2,2,2)"
@@ -145,13 +155,20 @@ def section_names(text: str, parser: argparse.ArgumentParser) -> list[str]:
     return names
 
 
+IDLE_SETTLE_S = 1.0  # after the ready line, before idle RSS is read
+
+
 def startup(start: Callable[[], Proc], runs: int) -> dict[str, Any]:
-    """Time from process start to its ready line, `runs` times."""
-    seconds = []
+    """Time from process start to its ready line, `runs` times; RSS once it has been idle a second."""
+    seconds, rss = [], []
     for _ in range(runs):
         with start() as proc:
             seconds.append(proc.ready_s)
+            time.sleep(IDLE_SETTLE_S)
+            rss.append(proc.rss_bytes() / 2**20)
     return {
+        "idle_rss_mb": round(statistics.median(rss), 1),
+        "idle_rss_mb_range": [round(min(rss), 1), round(max(rss), 1)],
         "runs": runs,
         "median_s": round(statistics.median(seconds), 3),
         "min_s": round(min(seconds), 3),
@@ -184,6 +201,15 @@ def plan(
         with start_floor(args.out.parent / "logs") as proc:
             results["floor"] = await queued.floor(proc, args.create_calls, args.callers)
 
+    async def floors_group() -> None:
+        sequential = max(args.official_calls, 1)
+        results["floors"] = await floors.run(
+            args.out.parent / "logs", args.create_calls, sequential, args.callers, args.floor_rounds
+        )
+
+    async def users_group() -> None:
+        results["users"] = await running.run(args, args.out.parent / "logs")
+
     async def port_group() -> None:
         results["port"] = await port.shared_vs_direct(args.out.parent / "logs", args.create_calls, args.callers)
 
@@ -204,6 +230,8 @@ def plan(
     groups = {
         "startup": (startup_group, "startup" in sections),
         "floor": (floor_group, "floor" in sections),
+        "floors": (floors_group, "floors" in sections),
+        "users": (users_group, "users" in sections),
         "port": (port_group, "port" in sections),
         "queued": (queued_group, any(levels.values())),
         "delivery": (delivery_group, bool(sections & {"burst", "paced", "retry", "pull"})),
@@ -236,6 +264,7 @@ async def delivery(
                 results["burst"] = await push.burst(api, emu, handler, args.push_tasks, args.push_queues)
             if "paced" in sections:
                 results["paced"] = await push.paced(api, handler, args.paced_rate, args.paced_seconds)
+                results["due"] = await push.after_due(api, handler, args.due_tasks)
             if "retry" in sections:
                 min_s, max_s, doublings = args.backoff.split(",")
                 backoff = (float(min_s), float(max_s), int(doublings))
@@ -285,7 +314,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         plans[report.THEIRS] = plan(
             lambda: start_theirs(python, logs), args, args.sections & set(COMPARED), None, theirs
         )
-    for name in ("startup", "floor", "port", "queued", "delivery", "storage", "group"):
+    for name in ("startup", "floor", "floors", "users", "port", "queued", "delivery", "storage", "group"):
         for kind, groups in plans.items():
             if name in groups:
                 await run_group(name, groups[name], out["results"][kind])

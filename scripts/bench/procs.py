@@ -20,14 +20,20 @@ OUR_CMD = [sys.executable, "-m", "cloudtasks_emu", "start", "--port", "0", "--ht
 class Proc:
     """A child process that prints one JSON line when it is ready; its stderr goes to a log file."""
 
-    def __init__(self, name: str, cmd: list[str], log_dir: Path, ready_timeout_s: float = 60.0) -> None:
+    def __init__(
+        self, name: str, cmd: list[str], log_dir: Path, ready_timeout_s: float = 60.0, env: dict[str, str] | None = None
+    ) -> None:
         self.name = name
         log_dir.mkdir(parents=True, exist_ok=True)
         self.log_path = log_dir / f"{name}.log"
         self._log = self.log_path.open("a")
         started = time.perf_counter()
         self.popen = subprocess.Popen(
-            cmd, stdout=subprocess.PIPE, stderr=self._log, bufsize=0, env={**os.environ, "PYTHONUNBUFFERED": "1"}
+            cmd,
+            stdout=subprocess.PIPE,
+            stderr=self._log,
+            bufsize=0,
+            env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
         )
         try:
             self.ready: dict[str, Any] = self._ready_line(ready_timeout_s)
@@ -112,9 +118,9 @@ def start_theirs(python: Path, log_dir: Path) -> Proc:
     return Proc("gcloud-tasks-emulator", [str(python), str(HERE / "gcloud_launcher.py")], log_dir)
 
 
-def start_floor(log_dir: Path) -> Proc:
-    """The no-op grpc.aio server of floor_server.py."""
-    return Proc("floor", [sys.executable, str(HERE / "floor_server.py")], log_dir)
+def start_floor(log_dir: Path, kind: str = "aio", env: dict[str, str] | None = None, name: str = "floor") -> Proc:
+    """A no-op gRPC server of floor_server.py (`kind`: aio, aio-asyncio, sync, shared)."""
+    return Proc(name, [sys.executable, str(HERE / "floor_server.py"), "--kind", kind], log_dir, env=env)
 
 
 def start_handler(log_dir: Path) -> Proc:

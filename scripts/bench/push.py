@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import datetime
 import os
 import time
 from typing import Any
 
 import aiohttp
+from google.cloud import tasks_v2
 
 from .procs import CpuMeter, Proc
 from .stats import summary_ms
@@ -103,6 +105,31 @@ async def paced(api: CloudTasks, handler: Handler, rate: float, seconds: float) 
         **summary_ms(latencies),
         "create_rpc": summary_ms(rpc_s),
     }
+
+
+DUE_AHEAD_S = 0.2  # how far ahead each timed task is scheduled
+DUE_GAP_S = 0.05  # between the timed tasks, so that each is due alone
+
+
+async def after_due(api: CloudTasks, handler: Handler, tasks: int) -> dict[str, Any]:
+    """Tasks scheduled DUE_AHEAD_S ahead into an idle running queue, one at a time; from each
+    schedule_time to its arrival at the handler (both read from time.time())."""
+    queue = await api.create_queue("due")
+    create = api.stub("CreateTask")
+    due: dict[str, float] = {}
+    for _ in range(tasks):
+        at = time.time() + DUE_AHEAD_S
+        task = tasks_v2.Task(
+            http_request=tasks_v2.HttpRequest(url=f"{handler.url}/due"),
+            schedule_time=datetime.datetime.fromtimestamp(at, datetime.UTC),
+        )
+        request = tasks_v2.CreateTaskRequest.serialize(tasks_v2.CreateTaskRequest(parent=queue, task=task))
+        due[task_name(await create(request, timeout=10)).rsplit("/", 1)[1]] = at
+        await asyncio.sleep(DUE_GAP_S)
+    await handler.wait("due", "tasks", len(due), timeout_s=10 + tasks * DUE_GAP_S)
+    got = await handler.arrivals("due")
+    late = [got[name][0] - at for name, at in due.items() if name in got]
+    return {"tasks": tasks, "delivered": len(late), "ahead_s": DUE_AHEAD_S, **summary_ms(late)}
 
 
 def backoff_s(retry: int, min_s: float, max_s: float, max_doublings: int) -> float:

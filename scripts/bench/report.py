@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from . import floors, running
+
 OURS, THEIRS = "cloudtasks-emu", "gcloud-tasks-emulator"
 Row = list[str]
 
@@ -22,6 +24,9 @@ def results_rows(r: dict[str, Any]) -> list[Row]:
     rows: list[Row] = []
     if s := r.get("startup"):
         rows.append(["start-up to ready line", f"median {s['median_s']} s (min {s['min_s']}, max {s['max_s']})"])
+        if "idle_rss_mb" in s:
+            low, high = s["idle_rss_mb_range"]
+            rows.append(["idle RSS, 1 s after the ready line", f"median {s['idle_rss_mb']} MB ({low}-{high})"])
     if fl := r.get("floor"):
         rows.append(
             [
@@ -30,6 +35,8 @@ def results_rows(r: dict[str, Any]) -> list[Row]:
                 f"{fl['server_switches_per_call']} context switches/call)",
             ]
         )
+    rows += floors.rows(r["floors"]) if "floors" in r else []
+    rows += running.rows(r["users"]) if "users" in r else []
     if po := r.get("port"):
         rows.append(
             [
@@ -78,6 +85,13 @@ def results_rows(r: dict[str, Any]) -> list[Row]:
                 f"create-to-delivery at {p['rate_per_s']:g}/s ({p['delivered']}/{p['tasks']} delivered)",
                 f"p50 {p['p50_ms']} ms, p99 {p['p99_ms']} ms, max {p['max_ms']} ms "
                 f"(CreateTask RPC p50 {p['create_rpc']['p50_ms']} ms)",
+            ]
+        )
+    if d := r.get("due"):
+        rows.append(
+            [
+                f"due to delivery, idle running queue ({d['delivered']}/{d['tasks']} delivered)",
+                f"p50 {d['p50_ms']} ms, p99 {d['p99_ms']} ms, max {d['max_ms']} ms",
             ]
         )
     if t := r.get("retry"):
@@ -214,7 +228,39 @@ def targets(ours: dict[str, Any], theirs: dict[str, Any] | None) -> list[dict[st
     else:
         add("ready <= 0.5 s", None, None)
     add_ratio_targets(add, ours, theirs)
+    issue17_targets(add, ours)
     return out
+
+
+def issue17_targets(add: Callable[[str, str | None, bool | None], None], ours: dict[str, Any]) -> None:
+    """Issue 17's targets, each only when its section ran."""
+    if (s := ours.get("startup")) and "idle_rss_mb" in s:
+        add("idle RSS <= 40 MB", f"{s['idle_rss_mb']} MB", s["idle_rss_mb"] <= 40)
+    if (p := ours.get("paced")) and p["p50_ms"] is not None:
+        figure = f"p50 {p['p50_ms']} ms, p99 {p['p99_ms']} ms"
+        add(
+            f"create-to-delivery at {p['rate_per_s']:g}/s: p50 <= 1 ms, p99 <= 2 ms",
+            figure,
+            p["p50_ms"] <= 1 and p["p99_ms"] <= 2,
+        )
+    if (d := ours.get("due")) and d["p99_ms"] is not None:
+        add("first delivery <= 5 ms after due (p99)", f"{d['p99_ms']} ms (p50 {d['p50_ms']} ms)", d["p99_ms"] <= 5)
+    if u := ours.get("users"):
+        for mode, x in u["busy_over_alone"].items():
+            add(f"creating while 10 queues deliver >= 0.8x of alone ({mode})", f"{x}x", x >= 0.8)
+    if (u := ours.get("users")) and (f := ours.get("floors")):
+        running_queue = u["kinds"][running.KINDS[1]]
+        for mode, floor_mode in (("raw", next(iter(f["cheapest"]))), ("official", "raw x1 sequential")):
+            cheapest = f["cheapest"][floor_mode]
+            floor = f["kinds"][cheapest][floor_mode]["server_cpu_us"]
+            ours_us = running_queue[mode]["server_cpu_us"]["median"]
+            if not floor:  # too few calls for a 10 ms tick
+                continue
+            add(
+                f"CreateTask ({mode}, running queue) within 1.15x of the cheapest floor ({floor_mode})",
+                f"{ours_us / floor:.2f}x ({ours_us} us vs {floor} us, {cheapest})",
+                ours_us <= 1.15 * floor,
+            )
 
 
 def add_ratio_targets(
