@@ -15,6 +15,7 @@ _MAX_DURATION_S = 315576000000  # 10000 years, the Duration limit
 _TIME_TYPES = ("google.protobuf.Timestamp", "google.protobuf.Duration")
 
 
+@functools.cache  # a field name is camel-cased once, not on every request
 def camel(snake: str) -> str:
     head, *rest = snake.split("_")
     return head + "".join(part.title() for part in rest)
@@ -26,6 +27,12 @@ def duration_s(d: Duration) -> float:
 
 def set_duration(d: Duration, seconds: float) -> None:
     d.FromNanoseconds(round(seconds * 1e9))
+
+
+@functools.cache
+def _time_fields(descriptor: Descriptor) -> frozenset[str]:
+    """The names of the fields of a message type that can hold a Timestamp or Duration."""
+    return frozenset(f.name for f in descriptor.fields if f.message_type is not None and _holds_time(f.message_type))
 
 
 @functools.cache
@@ -46,8 +53,11 @@ def _holds_time(descriptor: Descriptor) -> bool:
 
 def check_well_known(message: Message, path: str = "") -> None:
     """Reject Timestamps and Durations outside their documented ranges, anywhere in a request."""
+    wanted = _time_fields(message.DESCRIPTOR)
+    if not wanted:
+        return
     for field, value in message.ListFields():
-        if field.message_type is None or not _holds_time(field.message_type):
+        if field.name not in wanted:
             continue
         label = f"{path}{camel(field.name)}"
         if field.message_type.GetOptions().map_entry:
