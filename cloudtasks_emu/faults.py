@@ -131,6 +131,11 @@ class Faults:
                 self._faults.remove(fault)
         return fault
 
+    @property
+    def active(self) -> bool:
+        """Whether any fault is in force (callers skip working out what to match when none is)."""
+        return bool(self._faults)
+
     def for_call(self, rpc: str, queue: str) -> Fault | None:
         if not self._faults:  # the common case: one check per call
             return None

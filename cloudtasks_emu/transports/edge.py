@@ -8,7 +8,6 @@ admin API render it with `error_response`, Google's JSON error body.
 from __future__ import annotations
 
 import asyncio
-import inspect
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -43,7 +42,7 @@ async def invoke(rpc: str, call: Call | None, request: Message, faults: Faults) 
     """The answer of `call` to `request`; raises EmuError (only)."""
     if call is None:
         raise EmuError(Code.UNIMPLEMENTED, f"{rpc} is not implemented by cloudtasks-emu.")
-    fault = faults.for_call(rpc, queue_of(request))
+    fault = faults.for_call(rpc, queue_of(request)) if faults.active else None
     if fault is not None:
         if fault.delay_s:
             await asyncio.sleep(fault.delay_s)  # real time: it is the client's deadline that is tested
@@ -52,7 +51,9 @@ async def invoke(rpc: str, call: Call | None, request: Message, faults: Faults) 
     try:
         check_well_known(request)
         result = call(request)
-        return await result if inspect.isawaitable(result) else result
+        # Every API today answers a message; an awaitable is kept for any that may not. A message never
+        # has __await__, and asking is cheaper than inspect.isawaitable's ABC check.
+        return await result if hasattr(result, "__await__") else result
     except EmuError:
         raise
     except Exception as error:
