@@ -107,7 +107,8 @@ def test_bench_floors_and_users_sections(tmp_path: Path) -> None:
     ours = json.loads(out.read_text())["results"]["cloudtasks-emu"]
     assert "errors" not in ours, ours["errors"]
     kinds = ours["floors"]["kinds"]
-    assert len(kinds) == 6 and all(set(by_mode) == {"raw x8", "raw x1 sequential"} for by_mode in kinds.values())
+    assert len(kinds) == 6
+    assert all(set(by_mode) == {"raw x8", "raw x1 sequential"} for by_mode in kinds.values())
     users = ours["users"]
     assert set(users["busy_over_alone"]) == {"raw", "official"}
     assert users["kinds"]["running queue, 1 h ahead, 10 queues delivering"]["deliveries_per_s"]["median"] > 0
