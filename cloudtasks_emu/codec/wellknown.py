@@ -57,7 +57,7 @@ def check_well_known(message: Message, path: str = "") -> None:
     if not wanted:
         return
     for field, value in message.ListFields():
-        if field.name not in wanted:
+        if field.name not in wanted or field.message_type is None:
             continue
         label = f"{path}{camel(field.name)}"
         if field.message_type.GetOptions().map_entry:
