@@ -99,17 +99,12 @@ def test_bench_group_section_measures_every_process_count(tmp_path: Path) -> Non
 
 @pytest.mark.timeout(120)
 def test_bench_floors_and_users_sections(tmp_path: Path) -> None:
-    out = tmp_path / "bench.json"
     tiny = ["--create-calls", "100", "--official-calls", "20", "--floor-rounds", "2", "--users-rounds", "2"]
-    cmd = [sys.executable, str(REPO / "scripts" / "bench"), "--sections", "floors,users", *tiny, "--out", str(out)]
-    done = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=110)
-    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-4000:]
-    ours = json.loads(out.read_text())["results"]["cloudtasks-emu"]
-    assert "errors" not in ours, ours["errors"]
+    stdout, ours = run_section(tmp_path, "floors,users", tiny, timeout_s=110)
     kinds = ours["floors"]["kinds"]
     assert len(kinds) == 6
     assert all(set(by_mode) == {"raw x8", "raw x1 sequential"} for by_mode in kinds.values())
     users = ours["users"]
     assert set(users["busy_over_alone"]) == {"raw", "official"}
     assert users["kinds"]["running queue, 1 h ahead, 10 queues delivering"]["deliveries_per_s"]["median"] > 0
-    assert "no-op server, sync grpc.server" in done.stdout
+    assert "no-op server, sync grpc.server" in stdout
