@@ -6,8 +6,6 @@ import base64
 import json
 from typing import Any
 
-import jwt
-
 from ..clock import US
 from ..model import AppEngineRequest, Attempt, HttpRequest, Payload, PullMessage, Queue, QueueStats, Task
 from ..tokens import OAUTH_PREFIX
@@ -159,6 +157,8 @@ def decode_bearer(authorization: str) -> dict[str, Any] | None:
         except ValueError:
             return None
         return {"kind": "oauth", "claims": claims}
+    import jwt  # here, not at start: PyJWT and cryptography cost ~10 MB of idle RSS
+
     try:
         header = jwt.get_unverified_header(token)
         claims = jwt.decode(token, options={"verify_signature": False})
