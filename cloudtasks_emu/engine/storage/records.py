@@ -6,8 +6,9 @@ from __future__ import annotations
 import base64
 import dataclasses
 import enum
-import json
 from typing import Any
+
+import orjson
 
 from ... import model
 
@@ -87,16 +88,16 @@ def _rich(value: Any) -> Any:
 
 
 def dumps(obj: model.Queue | model.Task) -> str:
-    return json.dumps(_plain(obj), separators=(",", ":"))
+    return orjson.dumps(_plain(obj)).decode()
 
 
 def load_queue(text: str) -> model.Queue:
-    queue = _rich(json.loads(text))
+    queue = _rich(orjson.loads(text))
     assert isinstance(queue, model.Queue)
     return queue
 
 
 def load_task(text: str) -> model.Task:
-    task = _rich(json.loads(text))
+    task = _rich(orjson.loads(text))
     assert isinstance(task, model.Task)
     return task
