@@ -92,7 +92,9 @@ class TasksService:
     def require_queue(self, name: str, missing: str = QUEUE_MISSING) -> Queue:
         """The queue of a valid name; NOT_FOUND when there is none."""
         names.parse_queue(name)
-        queue = self.store.get_queue(name)
+        return self._found(self.store.get_queue(name), name, missing)
+
+    def _found(self, queue: Queue | None, name: str, missing: str = QUEUE_MISSING) -> Queue:
         if queue is None:
             queue_hints.unknown_queue(name, self.queue_names())
             raise EmuError(Code.NOT_FOUND, missing)
@@ -224,7 +226,24 @@ class TasksService:
                     f"The queue name from request ('{parent}') must be the same as the queue name in "
                     f"the named task ('{task_name.queue}')."
                 )
-        queue = self.require_queue(parent)
+        named = bool(task.name)
+        read = self.store.queue_for_create
+        for _ in range(3):
+            queue = self._found(read(parent), parent)
+            inserted = self._insert_task(queue, task, named, payload_must_match_queue)
+            if inserted != Inserted.QUEUE_CHANGED:
+                break
+            read = self.store.get_queue  # changed through another process since this one read it
+        if inserted == Inserted.EXISTS:
+            raise EmuError(Code.ALREADY_EXISTS, "Requested entity already exists")
+        if inserted == Inserted.TOMBSTONED:
+            raise EmuError(Code.ALREADY_EXISTS, TASK_TOO_RECENT)
+        if inserted == Inserted.QUEUE_CHANGED:
+            raise EmuError(Code.ABORTED, "The queue changed while the task was created: retry the request.")
+        self.scheduler.schedule(queue, task)
+        return task, queue
+
+    def _insert_task(self, queue: Queue, task: Task, named: bool, payload_must_match_queue: bool) -> Inserted:
         now = self._expire()
         if payload_must_match_queue or queue.pull:
             _check_payload_matches(queue, task)
@@ -235,20 +254,14 @@ class TasksService:
             )
         task.schedule_us = max(task.schedule_us, now)
         task.create_us = now - now % 1_000_000
-        named = bool(task.name)
         if not named:
-            task.name = self._new_task_name(parent)
+            task.name = self._new_task_name(queue.name)
         self._check_room(task_size(task))
         inserted = self.store.insert_task(queue.name, task)
-        while not named and inserted != Inserted.OK:  # a generated name already in use
-            task.name = self._new_task_name(parent)
+        while not named and inserted in (Inserted.EXISTS, Inserted.TOMBSTONED):  # a generated name in use
+            task.name = self._new_task_name(queue.name)
             inserted = self.store.insert_task(queue.name, task)
-        if inserted == Inserted.EXISTS:
-            raise EmuError(Code.ALREADY_EXISTS, "Requested entity already exists")
-        if inserted == Inserted.TOMBSTONED:
-            raise EmuError(Code.ALREADY_EXISTS, TASK_TOO_RECENT)
-        self.scheduler.schedule(queue, task)
-        return task, queue
+        return inserted
 
     def _check_room(self, size: int) -> None:
         usage, settings = self.store.usage(), self.settings

@@ -124,6 +124,28 @@ def test_what_one_process_writes_the_others_read(group: list[Member]) -> None:
     assert a.server.now() == b.server.now() == c.server.now()
 
 
+def test_a_create_builds_on_the_queue_as_another_process_last_wrote_it(group: list[Member]) -> None:
+    a, b, _ = group
+    # Given a queue that A has created a task in (so A has read it)
+    name = unique_queue_name("changed")
+    a.v2.create_queue(parent=PARENT, queue=tasks_v2.Queue(name=name))
+    a.v2.pause_queue(name=name)
+    first = a.v2.create_task(parent=name, task=app_engine_task("/1"))
+    assert first.app_engine_http_request.app_engine_routing.host == "test-project.appspot.com"
+    # When B gives it a routing override, A's next task is routed by it at once (the host says so)
+    override = tasks_v2.AppEngineRouting(service="from-b")
+    b.v2.update_queue(
+        queue=tasks_v2.Queue(name=name, app_engine_routing_override=override),
+        update_mask={"paths": ["app_engine_routing_override"]},
+    )
+    routing = a.v2.create_task(parent=name, task=app_engine_task("/2")).app_engine_http_request.app_engine_routing
+    assert routing.host == "from-b.test-project.appspot.com"
+    # And when B deletes it, A refuses the next task
+    b.v2.delete_queue(name=name)
+    with pytest.raises(exceptions.NotFound):
+        a.v2.create_task(parent=name, task=app_engine_task("/3"))
+
+
 def test_push_queues_spread_over_the_processes(group: list[Member]) -> None:
     names = [unique_queue_name("spread") for _ in range(9)]
     for i, name in enumerate(names):

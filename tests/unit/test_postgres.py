@@ -9,7 +9,7 @@ import uuid
 import psycopg
 import pytest
 
-from cloudtasks_emu.engine.storage import StorageError, open_storage
+from cloudtasks_emu.engine.storage import Inserted, StorageError, open_storage
 from cloudtasks_emu.engine.storage.postgres import PostgresStorage
 from cloudtasks_emu.engine.storage.postgres_schema import redact
 from cloudtasks_emu.model import AppEngineRequest, PullMessage, Queue, QueueState, Task
@@ -62,6 +62,37 @@ def test_a_write_through_one_connection_is_read_through_another_at_once(fresh_ur
         a.insert_task(Q, Task(name=f"{Q}/tasks/t", payload=AppEngineRequest(), schedule_us=1, create_us=1))
         assert b.remove_task(f"{Q}/tasks/t", tombstone_until_us=100)
         assert a.task_tombstoned(f"{Q}/tasks/t")
+    finally:
+        a.close()
+        b.close()
+
+
+def test_a_create_into_a_queue_changed_by_another_connection_is_refused_until_read_again(fresh_url: str) -> None:
+    a, b = PostgresStorage(fresh_url), PostgresStorage(fresh_url)
+    try:
+        a.put_queue(Queue(name=Q))
+        assert a.queue_for_create(Q) is not None
+        task = Task(name=f"{Q}/tasks/t1", payload=AppEngineRequest(), create_us=1, schedule_us=1)
+        # Given B changes the queue after A read it
+        changed = b.get_queue(Q)
+        assert changed is not None
+        changed.state = QueueState.PAUSED
+        b.put_queue(changed)
+        # Then A's create built on its old read is refused, and stores nothing
+        assert a.insert_task(Q, task) == Inserted.QUEUE_CHANGED
+        assert b.get_task(task.name) is None
+        # And after A reads the queue again, the create goes in
+        again = a.queue_for_create(Q)
+        assert again is not None
+        assert again.state == QueueState.PAUSED
+        assert a.insert_task(Q, task) == Inserted.OK
+        # And a queue deleted through B is changed too
+        b.delete_queue(Q, tombstone_until_us=0)
+        assert (
+            a.insert_task(Q, Task(name=f"{Q}/tasks/t2", payload=AppEngineRequest(), create_us=1, schedule_us=1))
+            == Inserted.QUEUE_CHANGED
+        )
+        assert a.queue_for_create(Q) is None
     finally:
         a.close()
         b.close()

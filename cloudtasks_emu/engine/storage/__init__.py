@@ -20,6 +20,7 @@ class Inserted(enum.StrEnum):
     OK = "OK"
     EXISTS = "EXISTS"  # a live task has the name
     TOMBSTONED = "TOMBSTONED"  # the name was used too recently
+    QUEUE_CHANGED = "QUEUE_CHANGED"  # the queue is not the one `queue_for_create` gave: read it afresh
 
 
 class Usage(NamedTuple):  # a tuple: read on every CreateTask, so cheap to build
@@ -37,6 +38,11 @@ class StorageError(EmuError):
 class Storage(Protocol):
     # queues
     def get_queue(self, name: str) -> Queue | None: ...
+
+    def queue_for_create(self, name: str) -> Queue | None:
+        """The queue as a CreateTask may build on it: possibly this process's last read of it, when
+        the next `insert_task` into it answers QUEUE_CHANGED should the stored queue differ."""
+        ...
 
     def put_queue(self, queue: Queue) -> None:
         """Create or replace a queue; a tombstone of its name goes."""
@@ -56,7 +62,7 @@ class Storage(Protocol):
     def get_task(self, name: str) -> Task | None: ...
 
     def insert_task(self, queue_name: str, task: Task) -> Inserted:
-        """Store a new task unless its name is live or tombstoned."""
+        """Store a new task unless its name is live or tombstoned (or the queue changed, see above)."""
         ...
 
     def update_task(self, task: Task) -> bool:

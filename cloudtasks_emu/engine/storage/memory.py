@@ -58,6 +58,8 @@ class MemoryStorage:
         queue: Queue | None = self._queues.get(name)
         return queue
 
+    queue_for_create = get_queue  # held in this process: always the stored queue
+
     def put_queue(self, queue: Queue) -> None:
         self._queues[queue.name] = queue
         self._tasks.setdefault(queue.name, SortedDict())

@@ -1,7 +1,10 @@
 """The PostgreSQL backend (`--database postgresql://...`): one state shared by several emulator processes.
 
-Nothing is cached that another process could change: every read goes to the database, so a write
-through one process is seen at once through every other (read-your-writes across the group). Tables
+Every read goes to the database, so a write through one process is seen at once through every other
+(read-your-writes across the group). The one exception is the queue a CreateTask builds on: this
+process's last read of it, kept with the row's `xmin` (a new one on every write of the row), and the
+task's INSERT checks in the same statement that the stored queue still has that `xmin`, so a create
+costs one round trip and still never uses a queue another process has changed (QUEUE_CHANGED). Tables
 live in their own schema, `cloudtasks_emu`, versioned by `schema_version`. A new push task announces
 itself with NOTIFY in the statement that inserts it, so the queue's owner (see engine/group.py) hears
 of it with no polling and no extra round trip. psycopg 3's sync API fits the synchronous Protocol;
@@ -74,6 +77,8 @@ class PostgresStorage:
         self._swept_at = 0.0
         self._usage_at = -_USAGE_REFRESH_S
         self._usage = Usage(0, 0)
+        self._queues: dict[str, tuple[str, Queue]] = {}  # name -> (xmin, queue) as last read here
+        self._cursor: Any = None
 
     def _reconnect_later(self, error: BaseException) -> None:
         self._broken = True
@@ -84,10 +89,15 @@ class PostgresStorage:
             self._db = connect(self.url)
             self.backend_pid = self._db.info.backend_pid
             self._broken = False
+            self._cursor = None
         return self._db
 
     def _one(self, sql: str, params: tuple[Any, ...] = ()) -> Any:
-        return self._conn().execute(sql, params).fetchone()
+        # One cursor for single-row statements: a new cursor per call costs more than the call's own Python.
+        db = self._conn()
+        if self._cursor is None:
+            self._cursor = db.cursor()
+        return self._cursor.execute(sql, params).fetchone()
 
     def _tombstoned(self, kind: str, name: str) -> bool:
         return (
@@ -103,19 +113,30 @@ class PostgresStorage:
     # queues
     @_unavailable
     def get_queue(self, name: str) -> Queue | None:
-        row = self._one("SELECT data FROM queues WHERE name = %s", (name,))
-        return None if row is None else load_queue(row[0])
+        row = self._one("SELECT xmin::text, data FROM queues WHERE name = %s", (name,))
+        if row is None:
+            self._queues.pop(name, None)
+            return None
+        queue = load_queue(row[1])
+        self._queues[name] = (row[0], queue)
+        return queue
+
+    def queue_for_create(self, name: str) -> Queue | None:
+        known = self._queues.get(name)
+        return self.get_queue(name) if known is None else known[1]
 
     @_unavailable
     def put_queue(self, queue: Queue) -> None:
         db = self._conn()
         with db.transaction():
-            db.execute(
-                "INSERT INTO queues VALUES (%s, %s, %s) ON CONFLICT (name) DO UPDATE SET data = EXCLUDED.data",
+            (xmin,) = db.execute(
+                "INSERT INTO queues VALUES (%s, %s, %s) ON CONFLICT (name) DO UPDATE SET data = EXCLUDED.data "
+                "RETURNING xmin::text",
                 (queue.name, queue.pull, dumps(queue)),
-            )
+            ).fetchone()
             db.execute("DELETE FROM tombstones WHERE kind = %s AND name = %s", (_QUEUE, queue.name))
             db.execute("SELECT pg_notify(%s, %s)", (CHANNEL, f"q|{queue.name}"))
+        self._queues[queue.name] = (xmin, queue)
 
     @_unavailable
     def delete_queue(self, name: str, tombstone_until_us: int) -> None:
@@ -130,6 +151,7 @@ class PostgresStorage:
             db.execute("DELETE FROM attempts WHERE queue = %s", (name,))
             self._tombstone(db, _QUEUE, [name], tombstone_until_us)
             db.execute("SELECT pg_notify(%s, %s)", (CHANNEL, f"q|{name}"))
+        self._queues.pop(name, None)
         self._counted(-count, -int(size))
 
     def _tombstone(self, db: Any, kind: str, names: list[str], until_us: int) -> None:
@@ -181,19 +203,26 @@ class PostgresStorage:
         size = task_size(task)
         pull = isinstance(task.payload, PullMessage)
         tag = task.payload.tag if isinstance(task.payload, PullMessage) else None
-        # One statement: the insert (unless the name is tombstoned) and, for a push task, the owner's wake-up.
+        # One statement: the insert (if the queue is the one this process read and the name is not
+        # tombstoned) and, for a push task, the owner's wake-up.
         then = "1" if pull else "pg_notify(%s, %s)"
-        tombstone = (_TASK, task.name, self._now_us)
+        read = self._queues.get(queue_name, ("", None))[0]
+        row_values = (task.name, queue_name, task.create_us, task.schedule_us, size, tag, dumps(task))
+        same_queue, tombstone = (queue_name, read), (_TASK, task.name, self._now_us)
         wake = () if pull else (CHANNEL, f"t|{queue_name}|{task.schedule_us}|{task.name}")
         row = self._one(
-            "WITH added AS (INSERT INTO tasks SELECT %s, %s, %s, %s, %s, %s, %s WHERE NOT EXISTS "
+            "WITH added AS (INSERT INTO tasks SELECT %s, %s, %s, %s, %s, %s, %s "
+            "WHERE EXISTS (SELECT 1 FROM queues WHERE name = %s AND xmin::text = %s) AND NOT EXISTS "
             "(SELECT 1 FROM tombstones WHERE kind = %s AND name = %s AND until_us > %s) "
             f"ON CONFLICT DO NOTHING RETURNING name) SELECT {then} FROM added",
-            (task.name, queue_name, task.create_us, task.schedule_us, size, tag, dumps(task), *tombstone, *wake),
+            (*row_values, *same_queue, *tombstone, *wake),
         )
         if row is not None:
             self._counted(1, size)
             return Inserted.OK
+        if self._one("SELECT 1 FROM queues WHERE name = %s AND xmin::text = %s", (queue_name, read)) is None:
+            self._queues.pop(queue_name, None)
+            return Inserted.QUEUE_CHANGED
         return Inserted.TOMBSTONED if self._tombstoned(_TASK, task.name) else Inserted.EXISTS
 
     @_unavailable
@@ -404,6 +433,7 @@ class PostgresStorage:
         with db.transaction():
             db.execute(f"TRUNCATE {', '.join(_CLEARED)}")
             db.execute("SELECT pg_notify(%s, 'r')", (CHANNEL,))
+        self._queues.clear()
         self._usage = Usage(0, 0)
         self._usage_at = time.monotonic()
 

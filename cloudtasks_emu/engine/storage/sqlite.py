@@ -87,6 +87,8 @@ class SqliteStorage:
     def get_queue(self, name: str) -> Queue | None:
         return self._queues.get(name)
 
+    queue_for_create = get_queue  # held in this process: always the stored queue
+
     def put_queue(self, queue: Queue) -> None:
         with self._tx() as db:
             db.execute("INSERT OR REPLACE INTO queues VALUES (?, ?)", (queue.name, dumps(queue)))
