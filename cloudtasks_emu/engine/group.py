@@ -194,8 +194,29 @@ class Group:
                 group.create_task(self._sweep_forever())
 
     async def _hear(self, listener: Any) -> None:
-        async for note in listener.notifies():
-            self._heard(note.payload, note.pid)
+        """Act on notifications as their bytes arrive, every one buffered at each wake-up: libpq's own
+        calls on the socket cost a small part of psycopg's notifies() generator, and every process
+        hears every create of the group. Ends (raises) when the connection is lost."""
+        loop = asyncio.get_running_loop()
+        pgconn, lost = listener.pgconn, loop.create_future()
+        socket = pgconn.socket
+
+        def readable() -> None:
+            try:
+                pgconn.consume_input()
+                while (note := pgconn.notifies()) is not None:
+                    self._heard(note.extra.decode(), note.be_pid)
+            except Exception as error:  # psycopg.OperationalError: the connection is gone
+                loop.remove_reader(socket)
+                if not lost.done():
+                    lost.set_exception(error)
+
+        loop.add_reader(socket, readable)
+        try:
+            readable()  # what arrived while LISTEN was answered
+            await lost
+        finally:
+            loop.remove_reader(socket)
 
     async def _sweep_forever(self) -> None:
         while True:
