@@ -87,6 +87,8 @@ def test_bench_group_section_measures_every_process_count(tmp_path: Path) -> Non
     group = ours["group"]
     assert [(row["backend"], row["processes"]) for row in group["creates"]] == [
         ("memory", 1),
+        ("memory", 2),
+        ("memory", 3),
         ("sqlite", 1),
         ("postgres", 1),
         ("postgres", 2),
