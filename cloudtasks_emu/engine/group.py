@@ -37,8 +37,7 @@ from ..model import Queue, Task
 from .journal import JournalEntry
 from .scheduler import Scheduler
 from .storage import SharedStorage
-from .storage.postgres import CHANNEL
-from .storage.postgres_schema import connect
+from .storage.postgres_schema import CHANNEL, connect
 
 logger = logging.getLogger(__name__)
 

@@ -13,27 +13,24 @@ each call is a short statement on the event loop's thread, as with SQLite.
 
 from __future__ import annotations
 
-import functools
 import time
 from collections.abc import Callable, Iterator
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, TypeVar
 
-from ...errors import Code, EmuError
 from ...model import PullMessage, Queue, Task, task_size
 from . import Inserted, Usage
-from .postgres_schema import connect, ensure_schema
+from .postgres_schema import CHANNEL, connect, ensure_schema, unavailable
+from .postgres_shared import SharedOperations
 from .records import dumps, load_queue, load_task
 
-CHANNEL = "cloudtasks_emu"  # LISTEN/NOTIFY channel of the group
 _CHUNK = 500
 _QUEUE, _TASK = "q", "t"
-_USAGE_REFRESH_S = 1.0  # other processes' creates show in usage() within this long
+_USAGE_REFRESH_S = 1.0  # other processes' creates show in usage() within this long, or within
+_USAGE_COST_SHARE = 50  # this many times the count's own time, so a big table is not scanned every second
 _TOMBSTONE_SWEEP_S = 10.0  # expired tombstones are ignored at once and deleted this often
 
 _CLEARED = ("queues", "tasks", "tombstones", "cmek", "operations", "attempts")
 
-P = ParamSpec("P")
-R = TypeVar("R")
 T = TypeVar("T")
 
 
@@ -42,25 +39,7 @@ def _end_of(prefix: str) -> str:
     return prefix + "\U0010ffff"
 
 
-def _unavailable(method: Callable[P, R]) -> Callable[P, R]:
-    """A lost database connection answers UNAVAILABLE (the client may retry) instead of INTERNAL."""
-
-    @functools.wraps(method)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return method(*args, **kwargs)
-        except EmuError:
-            raise
-        except Exception as error:
-            if type(error).__module__.startswith("psycopg") and getattr(args[0], "_db", None) is not None:
-                args[0]._reconnect_later(error)  # type: ignore[attr-defined]
-                raise EmuError(Code.UNAVAILABLE, f"The database is unavailable: {error}".strip()) from error
-            raise
-
-    return wrapper
-
-
-class PostgresStorage:
+class PostgresStorage(SharedOperations):
     """Shared by every process of the group; `backend_pid` tells this process's own NOTIFYs apart."""
 
     def __init__(self, url: str) -> None:
@@ -77,6 +56,7 @@ class PostgresStorage:
         self._swept_at = 0.0
         self._usage_at = -_USAGE_REFRESH_S
         self._usage = Usage(0, 0)
+        self._usage_every_s = _USAGE_REFRESH_S
         self._queues: dict[str, tuple[str, Queue]] = {}  # name -> (xmin, queue) as last read here
         self._cursor: Any = None
 
@@ -111,7 +91,7 @@ class PostgresStorage:
         self._usage = Usage(self._usage.tasks + tasks, self._usage.task_bytes + size)
 
     # queues
-    @_unavailable
+    @unavailable
     def get_queue(self, name: str) -> Queue | None:
         row = self._one("SELECT xmin::text, data FROM queues WHERE name = %s", (name,))
         if row is None:
@@ -125,7 +105,7 @@ class PostgresStorage:
         known = self._queues.get(name)
         return self.get_queue(name) if known is None else known[1]
 
-    @_unavailable
+    @unavailable
     def put_queue(self, queue: Queue) -> None:
         db = self._conn()
         with db.transaction():
@@ -138,7 +118,7 @@ class PostgresStorage:
             db.execute("SELECT pg_notify(%s, %s)", (CHANNEL, f"q|{queue.name}"))
         self._queues[queue.name] = (xmin, queue)
 
-    @_unavailable
+    @unavailable
     def delete_queue(self, name: str, tombstone_until_us: int) -> None:
         db = self._conn()
         with db.transaction():
@@ -161,7 +141,7 @@ class PostgresStorage:
             (kind, names, until_us),
         )
 
-    @_unavailable
+    @unavailable
     def queue_tombstoned(self, name: str) -> bool:
         return self._tombstoned(_QUEUE, name)
 
@@ -187,18 +167,18 @@ class PostgresStorage:
                 return
             low = rows[-1][0]
 
-    @_unavailable
+    @unavailable
     def push_queue_names(self) -> list[str]:
         """Every push queue, for the group's ownership (engine/group.py)."""
         return [row[0] for row in self._conn().execute("SELECT name FROM queues WHERE NOT pull ORDER BY name")]
 
     # tasks
-    @_unavailable
+    @unavailable
     def get_task(self, name: str) -> Task | None:
         row = self._one("SELECT data FROM tasks WHERE name = %s", (name,))
         return None if row is None else load_task(row[0])
 
-    @_unavailable
+    @unavailable
     def insert_task(self, queue_name: str, task: Task) -> Inserted:
         size = task_size(task)
         pull = isinstance(task.payload, PullMessage)
@@ -225,14 +205,14 @@ class PostgresStorage:
             return Inserted.QUEUE_CHANGED
         return Inserted.TOMBSTONED if self._tombstoned(_TASK, task.name) else Inserted.EXISTS
 
-    @_unavailable
+    @unavailable
     def update_task(self, task: Task) -> bool:
         cursor = self._conn().execute(
             "UPDATE tasks SET schedule_us = %s, data = %s WHERE name = %s", (task.schedule_us, dumps(task), task.name)
         )
         return bool(cursor.rowcount == 1)
 
-    @_unavailable
+    @unavailable
     def remove_task(self, name: str, tombstone_until_us: int) -> bool:
         # One statement (so one round trip, atomic): every delivered task ends here.
         row = self._one(
@@ -246,7 +226,7 @@ class PostgresStorage:
         self._counted(-1, -row[0])
         return True
 
-    @_unavailable
+    @unavailable
     def purge_tasks(self, queue_name: str, created_before_us: int, tombstone_until_us: int) -> int:
         db = self._conn()
         with db.transaction():
@@ -258,7 +238,7 @@ class PostgresStorage:
         self._counted(-len(rows), -sum(size for _, size in rows))
         return len(rows)
 
-    @_unavailable
+    @unavailable
     def task_tombstoned(self, name: str) -> bool:
         return self._tombstoned(_TASK, name)
 
@@ -266,90 +246,40 @@ class PostgresStorage:
         prefix = queue_name + "/tasks/"
         return self._walk("tasks", max(after, prefix), _end_of(prefix), load_task)
 
-    @_unavailable
+    @unavailable
     def count_tasks(self, queue_name: str) -> int:
         return int(self._one("SELECT COUNT(*) FROM tasks WHERE queue = %s", (queue_name,))[0])
 
-    @_unavailable
+    @unavailable
     def pending_schedule(self, queue_name: str) -> list[tuple[int, str]]:
         rows = self._conn().execute(
             "SELECT schedule_us, name FROM tasks WHERE queue = %s ORDER BY schedule_us, name", (queue_name,)
         )
         return [(due, name) for due, name in rows]
 
-    @_unavailable
-    def oldest_schedule_us(self, queue_name: str) -> int | None:
-        row = self._one("SELECT MIN(schedule_us) FROM tasks WHERE queue = %s", (queue_name,))
-        return None if row[0] is None else int(row[0])
-
-    @_unavailable
-    def lease_due(
-        self,
-        queue_name: str,
-        now_us: int,
-        max_tasks: int,
-        tag: str | None,
-        oldest_tag: bool,
-        budget_bytes: int,
-        size: Callable[[Task], int],
-        start: Callable[[Task], None],
-    ) -> list[Task]:
-        """Lease up to `max_tasks` due tasks, oldest first, atomically across the group: the rows are
-        locked (SKIP LOCKED: a concurrent lease takes others) and written back by `start` before commit."""
-        db = self._conn()
-        with db.transaction():
-            if oldest_tag:
-                row = db.execute(
-                    "SELECT tag FROM tasks WHERE queue = %s ORDER BY schedule_us, name LIMIT 1", (queue_name,)
-                ).fetchone()
-                if row is None:
-                    return []
-                tag = row[0] or ""
-            where = "queue = %s AND schedule_us <= %s" + ("" if tag is None else " AND tag = %s")
-            params: tuple[Any, ...] = (queue_name, now_us) if tag is None else (queue_name, now_us, tag)
-            rows = db.execute(
-                f"SELECT data FROM tasks WHERE {where} ORDER BY schedule_us, name LIMIT %s FOR UPDATE SKIP LOCKED",
-                (*params, max_tasks),
-            ).fetchall()
-            leased: list[Task] = []
-            for (data,) in rows:
-                task = load_task(data)
-                cost = size(task)
-                if leased and cost > budget_bytes:
-                    break
-                budget_bytes -= cost
-                start(task)
-                leased.append(task)
-            if leased:
-                db.cursor().executemany(
-                    "UPDATE tasks SET schedule_us = %s, data = %s WHERE name = %s",
-                    [(task.schedule_us, dumps(task), task.name) for task in leased],
-                )
-        return leased
-
     # location settings and batch operations
-    @_unavailable
+    @unavailable
     def cmek_key(self, location: str) -> str:
         row = self._one("SELECT key FROM cmek WHERE location = %s", (location,))
         return "" if row is None else str(row[0])
 
-    @_unavailable
+    @unavailable
     def put_cmek_key(self, location: str, key: str) -> None:
         self._conn().execute(
             "INSERT INTO cmek VALUES (%s, %s) ON CONFLICT (location) DO UPDATE SET key = EXCLUDED.key", (location, key)
         )
 
-    @_unavailable
+    @unavailable
     def get_operation(self, name: str) -> bytes | None:
         row = self._one("SELECT data FROM operations WHERE name = %s", (name,))
         return None if row is None else bytes(row[0])
 
-    @_unavailable
+    @unavailable
     def operation_for_request(self, request_key: str) -> bytes | None:
         row = self._one("SELECT data FROM operations WHERE request_key = %s ORDER BY seq DESC LIMIT 1", (request_key,))
         return None if row is None else bytes(row[0])
 
-    @_unavailable
+    @unavailable
     def put_operation(self, name: str, request_key: str, data: bytes, keep: int) -> None:
         db = self._conn()
         with db.transaction():
@@ -358,58 +288,8 @@ class PostgresStorage:
             )
             db.execute("DELETE FROM operations WHERE seq <= (SELECT MAX(seq) FROM operations) - %s", (keep,))
 
-    # attempts, shared so that /_emu/attempts answers for the whole group
-    @_unavailable
-    def add_attempt(self, queue_name: str, data: str, keep: int) -> None:
-        db = self._conn()
-        row = db.execute(
-            "INSERT INTO attempts (queue, data) VALUES (%s, %s) RETURNING seq", (queue_name, data)
-        ).fetchone()
-        if row[0] % max(1, keep // 4 or 1) == 0:  # trim now and then, not on every attempt
-            db.execute(
-                "DELETE FROM attempts WHERE queue = %s AND seq <= (SELECT seq FROM attempts WHERE queue = %s "
-                "ORDER BY seq DESC OFFSET %s LIMIT 1)",
-                (queue_name, queue_name, keep),
-            )
-
-    @_unavailable
-    def attempts(self, queue_name: str | None, limit: int) -> list[str]:
-        """The latest `limit` attempts (serialized), oldest first."""
-        if queue_name is None:
-            sql, params = "SELECT data FROM attempts ORDER BY seq DESC LIMIT %s", (limit,)
-        else:
-            sql = "SELECT data FROM attempts WHERE queue = %s ORDER BY seq DESC LIMIT %s"
-            params = (queue_name, limit)  # type: ignore[assignment]
-        return [row[0] for row in self._conn().execute(sql, params)][::-1]
-
-    @_unavailable
-    def forget_attempts(self, queue_name: str | None) -> None:
-        if queue_name is None:
-            self._conn().execute("DELETE FROM attempts")
-        else:
-            self._conn().execute("DELETE FROM attempts WHERE queue = %s", (queue_name,))
-
-    # the group's virtual clock
-    @_unavailable
-    def shared_now_us(self, proposed_us: int) -> int:
-        """The group's virtual time: the stored one, or `proposed_us` when this is the first process."""
-        self._conn().execute("INSERT INTO clock VALUES (1, %s) ON CONFLICT DO NOTHING", (proposed_us,))
-        return int(self._one("SELECT now_us FROM clock WHERE id = 1")[0])
-
-    @_unavailable
-    def move_shared_clock(self, at_us: int, backwards: bool = False) -> None:
-        """Move the group's virtual time forward (or, for a reset, to `at_us` exactly) and tell every process."""
-        db = self._conn()
-        with db.transaction():
-            row = db.execute(
-                "UPDATE clock SET now_us = CASE WHEN %s THEN %s ELSE GREATEST(now_us, %s) END WHERE id = 1 "
-                "RETURNING now_us",
-                (backwards, at_us, at_us),
-            ).fetchone()
-            db.execute("SELECT pg_notify(%s, %s)", (CHANNEL, f"{'C' if backwards else 'c'}|{row[0]}"))
-
     # housekeeping
-    @_unavailable
+    @unavailable
     def expire_tombstones(self, now_us: int) -> None:
         self._now_us = max(self._now_us, now_us)
         if time.monotonic() - self._swept_at < _TOMBSTONE_SWEEP_S:
@@ -417,16 +297,18 @@ class PostgresStorage:
         self._swept_at = time.monotonic()
         self._conn().execute("DELETE FROM tombstones WHERE until_us <= %s", (self._now_us,))
 
-    @_unavailable
+    @unavailable
     def usage(self) -> Usage:
         """Counts of the whole group, refreshed now and then; this process's own writes count at once."""
-        if time.monotonic() - self._usage_at >= _USAGE_REFRESH_S:
+        started = time.monotonic()
+        if started - self._usage_at >= self._usage_every_s:
             count, size = self._one("SELECT COUNT(*), COALESCE(SUM(size), 0) FROM tasks")
             self._usage = Usage(int(count), int(size))
             self._usage_at = time.monotonic()
+            self._usage_every_s = max(_USAGE_REFRESH_S, _USAGE_COST_SHARE * (self._usage_at - started))
         return self._usage
 
-    @_unavailable
+    @unavailable
     def clear(self) -> None:
         """Forget everything stored, for every process of the group (they hear of it by NOTIFY)."""
         db = self._conn()

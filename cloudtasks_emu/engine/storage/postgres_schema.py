@@ -6,13 +6,20 @@ Tables live in their own schema, `cloudtasks_emu`, first on each connection's se
 
 from __future__ import annotations
 
-from typing import Any
+import functools
+from collections.abc import Callable
+from typing import Any, ParamSpec, TypeVar
 
+from ...errors import Code, EmuError
 from . import StorageError
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 SCHEMA = "cloudtasks_emu"
 SCHEMA_VERSION = 1
 SCHEMA_LOCK = 0x43544531  # advisory lock key held while one process creates the schema
+CHANNEL = "cloudtasks_emu"  # LISTEN/NOTIFY channel of the group
 
 _TABLES = """
 CREATE TABLE schema_version (version integer NOT NULL);
@@ -90,3 +97,21 @@ def ensure_schema(db: Any, url: str) -> None:
             f"--database {redact(url)} holds cloudtasks-emu data of schema version {row[0]}; this cloudtasks-emu "
             f"reads version {SCHEMA_VERSION}. Use another database, or the cloudtasks-emu that wrote it."
         )
+
+
+def unavailable(method: Callable[P, R]) -> Callable[P, R]:
+    """A lost database connection answers UNAVAILABLE (the client may retry) instead of INTERNAL."""
+
+    @functools.wraps(method)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return method(*args, **kwargs)
+        except EmuError:
+            raise
+        except Exception as error:
+            if type(error).__module__.startswith("psycopg") and getattr(args[0], "_db", None) is not None:
+                args[0]._reconnect_later(error)  # type: ignore[attr-defined]
+                raise EmuError(Code.UNAVAILABLE, f"The database is unavailable: {error}".strip()) from error
+            raise
+
+    return wrapper

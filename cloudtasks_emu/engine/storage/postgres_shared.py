@@ -1,0 +1,120 @@
+"""What only a shared store does (the SharedStorage Protocol): pull leases taken in the database, the
+group's attempt journal and its virtual clock; mixed into PostgresStorage (postgres.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from ...model import Task
+from .postgres_schema import CHANNEL, unavailable
+from .records import dumps, load_task
+
+
+class SharedOperations:
+    def _conn(self) -> Any:
+        raise NotImplementedError
+
+    def _one(self, sql: str, params: tuple[Any, ...] = ()) -> Any:
+        raise NotImplementedError
+
+    # pull leases and the heapless stats, read in the database since no process's heap sees every task
+    @unavailable
+    def oldest_schedule_us(self, queue_name: str) -> int | None:
+        row = self._one("SELECT MIN(schedule_us) FROM tasks WHERE queue = %s", (queue_name,))
+        return None if row[0] is None else int(row[0])
+
+    @unavailable
+    def lease_due(
+        self,
+        queue_name: str,
+        now_us: int,
+        max_tasks: int,
+        tag: str | None,
+        oldest_tag: bool,
+        budget_bytes: int,
+        size: Callable[[Task], int],
+        start: Callable[[Task], None],
+    ) -> list[Task]:
+        """Lease up to `max_tasks` due tasks, oldest first, atomically across the group: the rows are
+        locked (SKIP LOCKED: a concurrent lease takes others) and written back by `start` before commit."""
+        db = self._conn()
+        with db.transaction():
+            if oldest_tag:
+                row = db.execute(
+                    "SELECT tag FROM tasks WHERE queue = %s ORDER BY schedule_us, name LIMIT 1", (queue_name,)
+                ).fetchone()
+                if row is None:
+                    return []
+                tag = row[0] or ""
+            where = "queue = %s AND schedule_us <= %s" + ("" if tag is None else " AND tag = %s")
+            params: tuple[Any, ...] = (queue_name, now_us) if tag is None else (queue_name, now_us, tag)
+            rows = db.execute(
+                f"SELECT data FROM tasks WHERE {where} ORDER BY schedule_us, name LIMIT %s FOR UPDATE SKIP LOCKED",
+                (*params, max_tasks),
+            ).fetchall()
+            leased: list[Task] = []
+            for (data,) in rows:
+                task = load_task(data)
+                cost = size(task)
+                if leased and cost > budget_bytes:
+                    break
+                budget_bytes -= cost
+                start(task)
+                leased.append(task)
+            if leased:
+                db.cursor().executemany(
+                    "UPDATE tasks SET schedule_us = %s, data = %s WHERE name = %s",
+                    [(task.schedule_us, dumps(task), task.name) for task in leased],
+                )
+        return leased
+
+    # attempts, shared so that /_emu/attempts answers for the whole group
+    @unavailable
+    def add_attempt(self, queue_name: str, data: str, keep: int) -> None:
+        db = self._conn()
+        row = db.execute(
+            "INSERT INTO attempts (queue, data) VALUES (%s, %s) RETURNING seq", (queue_name, data)
+        ).fetchone()
+        if row[0] % max(1, keep // 4 or 1) == 0:  # trim now and then, not on every attempt
+            db.execute(
+                "DELETE FROM attempts WHERE queue = %s AND seq <= (SELECT seq FROM attempts WHERE queue = %s "
+                "ORDER BY seq DESC OFFSET %s LIMIT 1)",
+                (queue_name, queue_name, keep),
+            )
+
+    @unavailable
+    def attempts(self, queue_name: str | None, limit: int) -> list[str]:
+        """The latest `limit` attempts (serialized), oldest first."""
+        if queue_name is None:
+            sql, params = "SELECT data FROM attempts ORDER BY seq DESC LIMIT %s", (limit,)
+        else:
+            sql = "SELECT data FROM attempts WHERE queue = %s ORDER BY seq DESC LIMIT %s"
+            params = (queue_name, limit)  # type: ignore[assignment]
+        return [row[0] for row in self._conn().execute(sql, params)][::-1]
+
+    @unavailable
+    def forget_attempts(self, queue_name: str | None) -> None:
+        if queue_name is None:
+            self._conn().execute("DELETE FROM attempts")
+        else:
+            self._conn().execute("DELETE FROM attempts WHERE queue = %s", (queue_name,))
+
+    # the group's virtual clock
+    @unavailable
+    def shared_now_us(self, proposed_us: int) -> int:
+        """The group's virtual time: the stored one, or `proposed_us` when this is the first process."""
+        self._conn().execute("INSERT INTO clock VALUES (1, %s) ON CONFLICT DO NOTHING", (proposed_us,))
+        return int(self._one("SELECT now_us FROM clock WHERE id = 1")[0])
+
+    @unavailable
+    def move_shared_clock(self, at_us: int, backwards: bool = False) -> None:
+        """Move the group's virtual time forward (or, for a reset, to `at_us` exactly) and tell every process."""
+        db = self._conn()
+        with db.transaction():
+            row = db.execute(
+                "UPDATE clock SET now_us = CASE WHEN %s THEN %s ELSE GREATEST(now_us, %s) END WHERE id = 1 "
+                "RETURNING now_us",
+                (backwards, at_us, at_us),
+            ).fetchone()
+            db.execute("SELECT pg_notify(%s, %s)", (CHANNEL, f"{'C' if backwards else 'c'}|{row[0]}"))
