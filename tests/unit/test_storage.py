@@ -49,6 +49,20 @@ def test_put_queue_then_read_it_back_with_every_field(store: Storage) -> None:
     assert store.get_queue(Q + "x") is None
 
 
+def test_a_create_builds_on_the_queue_as_this_store_last_wrote_it(store: Storage) -> None:
+    store.put_queue(Queue(name=Q))
+    assert store.queue_for_create(Q) == Queue(name=Q)
+    assert store.insert_task(Q, task("a")) == Inserted.OK
+    # Given the queue written again through the same store
+    store.put_queue(Queue(name=Q, state=QueueState.PAUSED))
+    queue = store.queue_for_create(Q)
+    # Then a create sees the write, and its insert is not refused as built on a changed queue
+    assert queue is not None
+    assert queue.state == QueueState.PAUSED
+    assert store.insert_task(Q, task("b")) == Inserted.OK
+    assert store.queue_for_create(Q + "x") is None
+
+
 def test_a_change_is_seen_only_once_written(store: Storage) -> None:
     store.put_queue(Queue(name=Q))
     queue = store.get_queue(Q)
