@@ -12,6 +12,9 @@ LISTENs for what the others do:
     r                         everything was reset
     d|ID|TIMEOUT|QUEUES       a drain: each member drains what it owns and answers D|ID|MEMBER|IDLE
 
+Every STATS_S an owner writes its queues' dispatch stats (executed last minute, in flight, effective
+rate) that changed into `queue_stats`, which GetQueue reads through the other processes.
+
 Ownership spreads: a process takes a queue only while it owns fewer than ceil(push queues / members),
 and the least loaded tries first. Every SWEEP_S each process tries the queues nobody owns (a dead
 owner's), so a kill -9 is taken over within a few seconds; the new owner rebuilds the heap from the
@@ -42,6 +45,7 @@ from .storage.postgres_schema import CHANNEL, connect
 logger = logging.getLogger(__name__)
 
 SWEEP_S = 2.0  # how often unowned queues are tried: a dead owner's queues move within about this long
+STATS_S = 1.0  # how often an owner publishes its queues' dispatch stats (GetQueue through the others)
 _MEMBER, _QUEUE = 0x43544D, 0x435451  # advisory lock classes: (class, pid) a member, (class, hash) a queue
 _SPREAD_S = 0.05  # per owned queue, how long a process waits before trying a new queue
 _ADVISORY = (
@@ -123,6 +127,7 @@ class Group:
         self._answered = asyncio.Event()
         self._stopping = False
         self._listening = asyncio.Event()
+        self._published: dict[str, tuple[int, int, float]] = {}  # the stats last published, by queue
         scheduler.owns = self.owned.__contains__
         scheduler.announce = self._announce
         scheduler.journal = SharedJournal(store, scheduler.journal.size_per_queue)  # type: ignore[assignment]
@@ -191,6 +196,7 @@ class Group:
             async with asyncio.TaskGroup() as group:
                 group.create_task(self._hear(listener))
                 group.create_task(self._sweep_forever())
+                group.create_task(self._publish_forever())
 
     async def _hear(self, listener: Any) -> None:
         """Act on notifications as their bytes arrive, every one buffered at each wake-up: libpq's own
@@ -221,6 +227,17 @@ class Group:
         while True:
             await asyncio.sleep(SWEEP_S)
             self._sweep()
+
+    async def _publish_forever(self) -> None:
+        """The dispatch stats of the owned queues, as they change, for GetQueue through the other processes."""
+        while True:
+            await asyncio.sleep(STATS_S)
+            runtimes = self.scheduler.runtimes
+            stats = {name: self.scheduler.dispatch_stats(runtimes[name]) for name in self.owned if name in runtimes}
+            changed = {name: row for name, row in stats.items() if self._published.get(name) != row}
+            if changed:
+                self.store.publish_stats(changed)
+            self._published = stats
 
     # ownership
     def _members(self) -> int:
@@ -301,6 +318,7 @@ class Group:
                     at_us = self.store.shared_now_us(int(rest))
                     clock.heard(at_us / US, backwards=at_us < to_us(clock.now()))
             elif kind == "r":
+                self._published = {}
                 for name in list(self.owned):
                     self._release(name)
                 for name in list(self.scheduler.runtimes):

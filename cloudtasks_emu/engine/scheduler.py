@@ -153,15 +153,17 @@ class Scheduler:
         rt = self.runtime(queue)
         if self._shared is not None and (queue.pull or not self.owns(queue.name)):  # no heap here
             oldest = self._shared.oldest_schedule_us(queue.name)
+            published = None if queue.pull else self._shared.published_stats(queue.name)
+            if published is not None:  # the owner's, as of its last publication (engine/group.py)
+                return (oldest, *published)
         else:
             top = rt.top(self.store)
             oldest = top.schedule_us if top is not None else None
-        return (
-            oldest,
-            rt.executed_last_minute(self.clock.now()),
-            len(rt.in_flight),
-            rt.bucket.effective_rate,
-        )
+        return (oldest, *self.dispatch_stats(rt))
+
+    def dispatch_stats(self, rt: QueueRuntime) -> tuple[int, int, float]:
+        """(executed last minute, dispatches in flight, effective rate) of a queue dispatched here."""
+        return rt.executed_last_minute(self.clock.now()), len(rt.in_flight), rt.bucket.effective_rate
 
     # lifecycle
     def _own(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:

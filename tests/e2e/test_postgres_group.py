@@ -21,8 +21,8 @@ import grpc
 import psycopg
 import pytest
 from google.api_core import exceptions
-from google.cloud import tasks_v2, tasks_v2beta2
-from google.protobuf import duration_pb2, timestamp_pb2
+from google.cloud import tasks_v2, tasks_v2beta2, tasks_v2beta3
+from google.protobuf import duration_pb2, field_mask_pb2, timestamp_pb2
 
 from cloudtasks_emu.testing import EmulatorProcess, RecordingHandler
 from tests.postgres_server import PostgresServer
@@ -179,6 +179,32 @@ def test_a_queue_at_20_per_second_gets_20_per_second_from_the_group(
         group[(step + 1) % 3].server.drain()
     sent = len(handler.requests_to(path)) - start
     assert 39 <= sent <= 41
+
+
+def test_queue_stats_through_any_process_are_the_owners(group: list[Member], handler: RecordingHandler) -> None:
+    # Given three tasks delivered by a queue's owner, created through another process
+    name = unique_queue_name("stats")
+    group[0].v2.create_queue(parent=PARENT, queue=tasks_v2.Queue(name=name))
+    owner = owner_of(group, name)
+    other = next(member for member in group if member is not owner)
+    path = f"/stats-{uuid.uuid4().hex[:8]}"
+    for _ in range(3):
+        other.v2.create_task(parent=name, task=app_engine_task(path))
+    owner.server.drain()
+    assert len(handler.requests_to(path)) == 3
+    # Then GetQueue's stats through the other process come to the owner's within a few seconds
+    # (an owner publishes what changed every second)
+    request = {"name": name, "read_mask": field_mask_pb2.FieldMask(paths=["stats"])}
+    beta3 = make_client(tasks_v2beta3, other.channel)
+    owners_stats = make_client(tasks_v2beta3, owner.channel).get_queue(request=request).stats
+    assert owners_stats.executed_last_minute_count == 3
+    end = time.monotonic() + 10
+    while (stats := beta3.get_queue(request=request).stats).executed_last_minute_count != 3:
+        assert time.monotonic() < end, f"the other process's stats stayed {stats}"
+        time.sleep(0.1)
+    assert stats.concurrent_dispatches_count == 0
+    assert stats.effective_execution_rate == owners_stats.effective_execution_rate
+    assert stats.tasks_count == 0
 
 
 def test_kill_9_of_the_owner_mid_delivery_loses_no_task(group: list[Member], handler: RecordingHandler) -> None:

@@ -144,6 +144,26 @@ def test_an_unknown_schema_version_is_refused(fresh_url: str) -> None:
         PostgresStorage(fresh_url)
 
 
+def test_a_database_of_schema_version_1_is_brought_up_to_date_and_keeps_its_data(fresh_url: str) -> None:
+    # Given a database as version 1 left it (no queue_stats table) holding a queue
+    store = PostgresStorage(fresh_url)
+    store.put_queue(Queue(name=Q))
+    store.close()
+    with psycopg.connect(fresh_url, autocommit=True) as db:
+        db.execute("DROP TABLE cloudtasks_emu.queue_stats")
+        db.execute("UPDATE cloudtasks_emu.schema_version SET version = 1")
+    # When this version opens it, the table is added and the version written; the queue is still there
+    store = PostgresStorage(fresh_url)
+    try:
+        assert store.get_queue(Q) == Queue(name=Q)
+        store.publish_stats({Q: (3, 1, 2.5)})
+        assert store.published_stats(Q) == (3, 1, 2.5)
+        with psycopg.connect(fresh_url) as db:
+            assert db.execute("SELECT MAX(version) FROM cloudtasks_emu.schema_version").fetchone() == (2,)
+    finally:
+        store.close()
+
+
 def test_an_unreachable_server_is_refused_with_its_url_and_no_password() -> None:
     url = "postgresql://me:secret@127.0.0.1:1/db"
     with pytest.raises(StorageError, match="cannot connect to PostgreSQL") as caught:

@@ -29,7 +29,7 @@ _USAGE_REFRESH_S = 1.0  # other processes' creates show in usage() within this l
 _USAGE_COST_SHARE = 50  # this many times the count's own time, so a big table is not scanned every second
 _TOMBSTONE_SWEEP_S = 10.0  # expired tombstones are ignored at once and deleted this often
 
-_CLEARED = ("queues", "tasks", "tombstones", "cmek", "operations", "attempts")
+_CLEARED = ("queues", "tasks", "tombstones", "cmek", "operations", "attempts", "queue_stats")
 
 T = TypeVar("T")
 
@@ -129,6 +129,7 @@ class PostgresStorage(SharedOperations):
             ).fetchone()
             db.execute("DELETE FROM queues WHERE name = %s", (name,))
             db.execute("DELETE FROM attempts WHERE queue = %s", (name,))
+            db.execute("DELETE FROM queue_stats WHERE name = %s", (name,))
             self._tombstone(db, _QUEUE, [name], tombstone_until_us)
             db.execute("SELECT pg_notify(%s, %s)", (CHANNEL, f"q|{name}"))
         self._queues.pop(name, None)

@@ -1,7 +1,8 @@
 """Reaching PostgreSQL and the versioned schema of the `--database` backend (postgres.py).
 
 Tables live in their own schema, `cloudtasks_emu`, first on each connection's search path; the
-`schema_version` table says which version wrote them, and a version this code does not know is refused.
+`schema_version` table says which version wrote them: an older one is brought up to date at start, a
+version this code does not know is refused.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 SCHEMA = "cloudtasks_emu"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 SCHEMA_LOCK = 0x43544531  # advisory lock key held while one process creates the schema
 CHANNEL = "cloudtasks_emu"  # LISTEN/NOTIFY channel of the group
 
@@ -40,7 +41,11 @@ CREATE INDEX operations_by_request ON operations (request_key);
 CREATE TABLE clock (id integer PRIMARY KEY, now_us bigint NOT NULL);
 CREATE TABLE attempts (seq bigserial PRIMARY KEY, queue text COLLATE "C" NOT NULL, data text NOT NULL);
 CREATE INDEX attempts_by_queue ON attempts (queue, seq);
+CREATE TABLE queue_stats (name text COLLATE "C" PRIMARY KEY, executed_last_minute integer NOT NULL,
+    in_flight integer NOT NULL, effective_rate double precision NOT NULL);
 """
+# What each older version lacks, by the version it was.
+_MIGRATIONS = {1: _TABLES[_TABLES.index("CREATE TABLE queue_stats") :]}
 
 
 def _psycopg() -> Any:
@@ -92,6 +97,13 @@ def ensure_schema(db: Any, url: str) -> None:
             db.execute("INSERT INTO schema_version VALUES (%s)", (SCHEMA_VERSION,))
             return
         row = db.execute(f"SELECT MAX(version) FROM {SCHEMA}.schema_version").fetchone()
+        if row[0] in _MIGRATIONS:
+            db.execute(f"SET LOCAL search_path = {SCHEMA}")
+            for version in range(row[0], SCHEMA_VERSION):
+                for statement in filter(str.strip, _MIGRATIONS[version].split(";")):
+                    db.execute(statement)
+            db.execute("INSERT INTO schema_version VALUES (%s)", (SCHEMA_VERSION,))
+            return
     if row[0] != SCHEMA_VERSION:
         raise StorageError(
             f"--database {redact(url)} holds cloudtasks-emu data of schema version {row[0]}; this cloudtasks-emu "

@@ -25,6 +25,24 @@ class SharedOperations:
         return None if row[0] is None else int(row[0])
 
     @unavailable
+    def publish_stats(self, stats: dict[str, tuple[int, int, float]]) -> None:
+        """The owner's (executed last minute, in flight, effective rate) of its queues, for the others' GetQueue."""
+        names = list(stats)
+        self._conn().execute(
+            "INSERT INTO queue_stats SELECT * FROM unnest(%s::text[], %s::int[], %s::int[], %s::float8[]) "
+            "ON CONFLICT (name) DO UPDATE SET executed_last_minute = EXCLUDED.executed_last_minute, "
+            "in_flight = EXCLUDED.in_flight, effective_rate = EXCLUDED.effective_rate",
+            (names, *([stats[name][i] for name in names] for i in range(3))),
+        )
+
+    @unavailable
+    def published_stats(self, queue_name: str) -> tuple[int, int, float] | None:
+        row = self._one(
+            "SELECT executed_last_minute, in_flight, effective_rate FROM queue_stats WHERE name = %s", (queue_name,)
+        )
+        return None if row is None else (int(row[0]), int(row[1]), float(row[2]))
+
+    @unavailable
     def lease_due(
         self,
         queue_name: str,
