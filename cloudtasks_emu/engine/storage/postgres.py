@@ -26,7 +26,7 @@ from .records import dumps, load_queue, load_task
 _CHUNK = 500
 _QUEUE, _TASK = "q", "t"
 _USAGE_REFRESH_S = 1.0  # other processes' creates show in usage() within this long, or within
-_USAGE_COST_SHARE = 50  # this many times the count's own time, so a big table is not scanned every second
+_USAGE_COST_SHARE = 200  # this many times the count's own time: a big table is not scanned every second
 _TOMBSTONE_SWEEP_S = 10.0  # expired tombstones are ignored at once and deleted this often
 
 _CLEARED = ("queues", "tasks", "tombstones", "cmek", "operations", "attempts", "queue_stats")
