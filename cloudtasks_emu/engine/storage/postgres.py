@@ -24,6 +24,7 @@ from .postgres_shared import SharedOperations
 from .records import dumps, load_queue, load_task
 
 _CHUNK = 500
+_QUEUE_UNCHANGED = "SELECT 1 FROM queues WHERE name = %s AND xmin::text = %s"  # as this process read it
 _QUEUE, _TASK = "q", "t"
 _USAGE_REFRESH_S = 1.0  # other processes' creates show in usage() within this long, or within
 _USAGE_COST_SHARE = 200  # this many times the count's own time: a big table is not scanned every second
@@ -193,7 +194,7 @@ class PostgresStorage(SharedOperations):
         wake = () if pull else (CHANNEL, f"t|{queue_name}|{task.schedule_us}|{task.name}")
         row = self._one(
             "WITH added AS (INSERT INTO tasks SELECT %s, %s, %s, %s, %s, %s, %s "
-            "WHERE EXISTS (SELECT 1 FROM queues WHERE name = %s AND xmin::text = %s) AND NOT EXISTS "
+            f"WHERE EXISTS ({_QUEUE_UNCHANGED}) AND NOT EXISTS "
             "(SELECT 1 FROM tombstones WHERE kind = %s AND name = %s AND until_us > %s) "
             f"ON CONFLICT DO NOTHING RETURNING name) SELECT {then} FROM added",
             (*row_values, *same_queue, *tombstone, *wake),
@@ -201,7 +202,7 @@ class PostgresStorage(SharedOperations):
         if row is not None:
             self._counted(1, size)
             return Inserted.OK
-        if self._one("SELECT 1 FROM queues WHERE name = %s AND xmin::text = %s", (queue_name, read)) is None:
+        if self._one(_QUEUE_UNCHANGED, same_queue) is None:
             self._queues.pop(queue_name, None)
             return Inserted.QUEUE_CHANGED
         return Inserted.TOMBSTONED if self._tombstoned(_TASK, task.name) else Inserted.EXISTS

@@ -44,7 +44,7 @@ CREATE INDEX attempts_by_queue ON attempts (queue, seq);
 CREATE TABLE queue_stats (name text COLLATE "C" PRIMARY KEY, executed_last_minute integer NOT NULL,
     in_flight integer NOT NULL, effective_rate double precision NOT NULL);
 """
-# What each older version lacks, by the version it was.
+# What each older version lacks, by the version it was (version 2 added queue_stats, the last table).
 _MIGRATIONS = {1: _TABLES[_TABLES.index("CREATE TABLE queue_stats") :]}
 
 
