@@ -57,3 +57,7 @@ MAX_LEASE_RESPONSE_BYTES = 32 * 1024 * 1024
 # Task.dispatch_deadline: allowed [low, high] in milliseconds, by target.
 HTTP_DEADLINE_MS = (15_000, 30 * 60_000)
 APP_ENGINE_DEADLINE_MS = (15_000, 24 * 3_600_000 + 15_000)
+# The HTTP face's limits on what a client may send (aiohttp's defaults, said here so they hold on every
+# aiohttp version): a request line or header line of at most 8190 bytes, at most 128 header lines.
+MAX_HTTP_LINE = 8190
+MAX_HTTP_HEADERS = 128

@@ -6,6 +6,7 @@ A narrow face of the service and its engine, so that the admin API reaches nothi
 from __future__ import annotations
 
 import datetime as dt
+import math
 import time
 from typing import Any
 
@@ -59,6 +60,8 @@ class Controls:
 
     async def drain(self, timeout_s: float, queue: str = "") -> bool:
         """Wait until nothing due is undelivered; UnknownQueue for a queue that does not exist."""
+        if not (math.isfinite(timeout_s) and timeout_s >= 0):
+            raise invalid(f"timeout must be a number of seconds from 0, not {timeout_s!r}")
         self._require(queue)
         return await self._service.drain(min(timeout_s, 600), [queue] if queue else None)
 

@@ -45,7 +45,7 @@ def decode_page_token(token: str, filter_: str) -> str:
     try:
         data = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
         after, digest = data["after"], data["filter"]
-    except (ValueError, binascii.Error, KeyError, TypeError) as exc:
+    except (ValueError, binascii.Error, KeyError, TypeError, RecursionError) as exc:
         raise invalid("Invalid page token.") from exc
     if not isinstance(after, str) or digest != _filter_digest(filter_):
         raise invalid("Invalid page token: the filter changed between pages.")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any, cast
 
 from ..config import MAX_BURST, MAX_CONCURRENT, MAX_RATE
@@ -83,6 +84,8 @@ class QueueCodec:
             return RateLimits(DEFAULT_RATE.max_dispatches_per_second, DEFAULT_RATE.max_burst_size, -1)
         rate: float = getattr(r, self.spec.rate_field)
         concurrency: int = getattr(r, self.spec.concurrency_field)
+        if not math.isfinite(rate):  # NaN passes every comparison below
+            raise invalid(f"{self._rate_label} must be a finite number.")
         at_most(not_negative(rate, self._rate_label), MAX_RATE, self._rate_label)
         at_most(not_negative(concurrency, self._concurrency_label), MAX_CONCURRENT, self._concurrency_label)
         rate = rate or DEFAULT_RATE.max_dispatches_per_second

@@ -23,7 +23,7 @@ from ..errors import Code, EmuError, invalid
 from ..listing import encode_page_token
 from ..model import PullMessage, Queue, Task
 from ..service import TasksService
-from ..transports.guard import require_json
+from ..transports.guard import json_body
 from . import views
 from .journal import AttemptView, recent_attempts
 
@@ -46,12 +46,7 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 async def _name(request: web.Request) -> str:
     """The "name" of an action's JSON body."""
-    require_json(request)
-    try:
-        data = json.loads(await request.read() or b"{}")
-    except ValueError as error:
-        raise invalid(f"malformed JSON: {error}") from error
-    name = data.get("name") if isinstance(data, dict) else None
+    name = (await json_body(request)).get("name")
     if not isinstance(name, str) or not name:
         raise invalid('give {"name": "projects/.../queues/..."}')
     return name

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
-import json
+import math
 from typing import Any
 
 from aiohttp import web
@@ -12,22 +12,9 @@ from aiohttp import web
 from ..control import Controls, UnknownQueue
 from ..errors import Code, EmuError, invalid, rest_error_body
 from ..tokens import TokenMinter
-from .guard import require_json
+from .guard import json_body
 
 PREFIX = "/_emu"
-
-
-async def _body(request: web.Request) -> dict[str, Any]:
-    require_json(request)
-    if not request.can_read_body:
-        return {}
-    try:
-        data = json.loads(await request.read() or b"{}")
-    except ValueError as error:
-        raise invalid(f"malformed JSON: {error}") from error
-    if not isinstance(data, dict):
-        raise invalid("the body must be a JSON object")
-    return data
 
 
 def _unknown_queue(error: UnknownQueue) -> web.Response:
@@ -42,14 +29,22 @@ def _is_loopback(remote: str | None) -> bool:
         return False
 
 
+def _finite(value: Any) -> float:
+    """A number (or its text) that is finite: the clock must not move to NaN or infinity."""
+    number = float(value)
+    if not math.isfinite(number):
+        raise ValueError(f"{value!r} is not a finite number")
+    return number
+
+
 def _seconds(data: dict[str, Any]) -> float:
     """`{"seconds": 1.5}` or `{"duration": "1.5s"}`."""
     if "seconds" in data:
-        return float(data["seconds"])
+        return _finite(data["seconds"])
     duration = str(data.get("duration", ""))
     if not duration.endswith("s"):
         raise ValueError('give "seconds" (a number) or "duration" (like "90s")')
-    return float(duration[:-1])
+    return _finite(duration[:-1])
 
 
 def add_admin_routes(app: web.Application, controls: Controls, tokens: TokenMinter, allow_remote: bool) -> None:
@@ -57,22 +52,22 @@ def add_admin_routes(app: web.Application, controls: Controls, tokens: TokenMint
         return web.json_response(controls.clock_json())
 
     async def move_clock(request: web.Request) -> web.Response:
-        data = await _body(request)
+        data = await json_body(request)
         try:
             if request.match_info["verb"] == "advance":
                 controls.move_clock(by_s=_seconds(data))
             else:
-                at = float(data["now"]) if "now" in data else dt.datetime.fromisoformat(str(data["time"])).timestamp()
+                at = _finite(data["now"]) if "now" in data else dt.datetime.fromisoformat(str(data["time"])).timestamp()
                 controls.move_clock(to=at)
-        except (KeyError, ValueError) as error:
+        except (KeyError, TypeError, ValueError) as error:
             raise invalid(f"bad clock request: {error}") from error
         return web.json_response(controls.clock_json())
 
     async def drain(request: web.Request) -> web.Response:
-        data = await _body(request)
+        data = await json_body(request)
         try:
             timeout_s = float(data.get("timeout", 30))
-        except ValueError as error:
+        except (TypeError, ValueError) as error:
             raise invalid("timeout must be a number of seconds") from error
         try:
             idle = await controls.drain(timeout_s, str(data.get("queue") or ""))
@@ -84,7 +79,7 @@ def add_admin_routes(app: web.Application, controls: Controls, tokens: TokenMint
         if not (allow_remote or _is_loopback(request.remote)):
             message = "reset is only allowed from loopback (start with --allow-remote-admin to change that)"
             raise EmuError(Code.PERMISSION_DENIED, message)
-        data = await _body(request)
+        data = await json_body(request)
         controls.reset(str(data.get("queue", "")), keep_clock=bool(data.get("keep_clock", False)))
         return web.json_response(controls.clock_json())
 
@@ -95,7 +90,7 @@ def add_admin_routes(app: web.Application, controls: Controls, tokens: TokenMint
             return _unknown_queue(error)
 
     async def add_fault(request: web.Request) -> web.Response:
-        fault = controls.faults.add(await _body(request))
+        fault = controls.faults.add(await json_body(request))
         return web.json_response({"fault": fault.to_json()})
 
     async def list_faults(_: web.Request) -> web.Response:

@@ -4,7 +4,8 @@ grpcio cannot serve HTTP/1.1 nor adopt a socket it did not accept (grpc/grpc#804
 speaks no HTTP/2. So the main port is an asyncio server of our own: a connection that opens with
 the HTTP/2 preface (gRPC clients send it at once, "prior knowledge") is relayed byte for byte to
 the gRPC server's private listener (a Unix socket where there are any); any other connection is
-handed, with the bytes read so far, to aiohttp's protocol, which then owns the socket.
+handed, with the bytes read so far, to aiohttp's protocol, which then owns the socket. The HTTP-only
+port is served the same way, without the gRPC choice.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from typing import cast
 
 from aiohttp import web
 from aiohttp.web_runner import BaseSite
+
+HttpFactory = Callable[[], asyncio.Protocol]
 
 logger = logging.getLogger(__name__)
 
@@ -90,7 +93,7 @@ class _Pipe(asyncio.Protocol):
 class _Sniffer(asyncio.Protocol):
     """Reads until the bytes either are or cannot be the HTTP/2 preface, then gets out of the way."""
 
-    def __init__(self, http: web.Server, backend: GrpcBackend, relays: set[asyncio.Task[None]]) -> None:
+    def __init__(self, http: HttpFactory, backend: GrpcBackend | None, relays: set[asyncio.Task[None]]) -> None:
         self.http, self.backend, self.relays = http, backend, relays
         self.transport: asyncio.Transport | None = None
         self.seen = b""
@@ -102,7 +105,7 @@ class _Sniffer(asyncio.Protocol):
         assert self.transport is not None
         self.seen += data
         size = min(len(self.seen), len(PREFACE))
-        if self.seen[:size] != PREFACE[:size]:
+        if self.backend is None or self.seen[:size] != PREFACE[:size]:
             self._to_http()
         elif size == len(PREFACE):
             self.transport.pause_reading()
@@ -118,10 +121,11 @@ class _Sniffer(asyncio.Protocol):
         protocol.data_received(self.seen)
 
     async def _to_grpc(self) -> None:
-        client = self.transport
+        client, backend = self.transport, self.backend
         assert client is not None
+        assert backend is not None
         try:
-            upstream = await self.backend.connect(lambda: _Pipe(client))
+            upstream = await backend.connect(lambda: _Pipe(client))
         except OSError as error:
             logger.warning("cannot reach the gRPC server: %s", error)
             client.close()
@@ -142,14 +146,16 @@ class _Sniffer(asyncio.Protocol):
         pass
 
 
-class SharedSite(BaseSite):
-    """An aiohttp site whose port also answers gRPC, relayed to `backend`."""
+class FrontSite(BaseSite):
+    """An aiohttp site whose port also answers gRPC, relayed to `backend` (HTTP only if None)."""
 
-    __slots__ = ("_backend", "_bound_port", "_host", "_port", "_relays")
+    __slots__ = ("_backend", "_bound_port", "_host", "_http", "_port", "_relays")
 
-    def __init__(self, runner: web.AppRunner, host: str, port: int, backend: GrpcBackend) -> None:
+    def __init__(
+        self, runner: web.AppRunner, http: HttpFactory, host: str, port: int, backend: GrpcBackend | None
+    ) -> None:
         super().__init__(runner)
-        self._host, self._port, self._backend = host, port, backend
+        self._http, self._host, self._port, self._backend = http, host, port, backend
         self._bound_port = port
         self._relays: set[asyncio.Task[None]] = set()
 
@@ -163,10 +169,8 @@ class SharedSite(BaseSite):
 
     async def start(self) -> None:
         await super().start()
-        http = self._runner.server
-        assert http is not None
         loop = asyncio.get_running_loop()
         self._server = await loop.create_server(
-            lambda: _Sniffer(http, self._backend, self._relays), self._host, self._port, reuse_port=False
+            lambda: _Sniffer(self._http, self._backend, self._relays), self._host, self._port, reuse_port=False
         )
         self._bound_port = self._server.sockets[0].getsockname()[1]

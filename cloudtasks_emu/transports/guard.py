@@ -12,12 +12,14 @@ Three checks, before any handler runs, that real clients pass without knowing ab
 from __future__ import annotations
 
 import ipaddress
+import json
+from typing import Any
 from urllib.parse import urlsplit
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from ..errors import Code, EmuError
+from ..errors import Code, EmuError, invalid
 from .edge import error_response
 
 LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback"})
@@ -103,3 +105,32 @@ def require_json(request: web.Request) -> None:
             f"Invalid Content-Type {sent}: a request body must be application/json.",
             http_status=415,
         )
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON (numbers must be finite)")
+
+
+def parse_json(raw: bytes) -> Any:
+    """A body's JSON (standard JSON only: no NaN or Infinity); INVALID_ARGUMENT for anything else,
+    nesting too deep for the parser included."""
+    try:
+        return json.loads(raw, parse_constant=_refuse_constant)
+    except RecursionError as error:
+        raise invalid("Invalid JSON payload received. The JSON is nested too deeply.") from error
+    except ValueError as error:
+        raise invalid(f"Invalid JSON payload received. {error}") from error
+
+
+def json_object(raw: bytes) -> dict[str, Any]:
+    """A body that must be a JSON object (an empty body is `{}`)."""
+    data = parse_json(raw) if raw.strip() else {}
+    if not isinstance(data, dict):
+        raise invalid("Invalid JSON payload received. The body must be a JSON object.")
+    return data
+
+
+async def json_body(request: web.Request) -> dict[str, Any]:
+    """The JSON object a request carries, checked as `require_json` and `json_object` do."""
+    require_json(request)
+    return json_object(await request.read()) if request.can_read_body else {}

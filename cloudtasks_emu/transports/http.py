@@ -3,13 +3,63 @@ optionally, on a second HTTP-only port."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import Any
+
 from aiohttp import web
 from aiohttp.typedefs import Handler
+from aiohttp.web_protocol import RequestHandler
+from aiohttp.web_request import BaseRequest
 
+from ..config import MAX_HTTP_HEADERS, MAX_HTTP_LINE
 from ..errors import Code, EmuError
 from .edge import error_response
-from .front import GrpcBackend, SharedSite
+from .front import FrontSite, GrpcBackend
 from .guard import Guard
+
+logger = logging.getLogger(__name__)
+
+# What every HTTP connection is served with, on both ports.
+HANDLER_OPTIONS: dict[str, Any] = {
+    "access_log": None,
+    "max_line_size": MAX_HTTP_LINE,
+    "max_field_size": MAX_HTTP_LINE,
+    "max_headers": MAX_HTTP_HEADERS,
+}
+
+
+class _Handler(RequestHandler):
+    """aiohttp's connection handler, with its own errors (a request it cannot parse, a handler that
+    raised) answered as Google's JSON error body: one WARNING line for the client's fault, since any
+    client can send one at will, and the traceback only for ours."""
+
+    __slots__ = ()
+
+    def handle_error(
+        self, request: BaseRequest, status: int = 500, exc: BaseException | None = None, message: str | None = None
+    ) -> web.StreamResponse:
+        if request.writer.output_size > 0 or status >= 500:
+            super().handle_error(request, status, exc, message)  # logs the traceback (raises if answering)
+            error = EmuError(Code.INTERNAL, "Internal error.")
+        else:
+            text = _first_line(message or str(exc or "") or "cannot parse the request")
+            logger.warning("refused a malformed HTTP request from %s: %s", request.remote, text)
+            error = EmuError(Code.INVALID_ARGUMENT, f"Malformed HTTP request: {text}", http_status=status)
+        response = error_response(error)
+        response.force_close()
+        return response
+
+
+def _first_line(text: str) -> str:
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return lines[0].rstrip(":") if lines else text
+
+
+def handler_factory(server: web.Server) -> Callable[[], asyncio.Protocol]:
+    """The protocol factory of an HTTP connection served by `server` (the runner's)."""
+    return lambda: _Handler(server, loop=asyncio.get_running_loop(), **HANDLER_OPTIONS)
 
 
 async def healthz(_: web.Request) -> web.Response:
@@ -40,14 +90,16 @@ async def start_http(
     """Serve `app` on `port` (gRPC relayed to `backend` there too) and on `http_port` unless None.
 
     Returns the runner and the two bound ports."""
-    runner = web.AppRunner(app, access_log=None)
+    runner = web.AppRunner(app, **HANDLER_OPTIONS)
     await runner.setup()
     try:
-        shared = SharedSite(runner, host, port, backend)
+        assert runner.server is not None  # set up above
+        serve = handler_factory(runner.server)
+        shared = FrontSite(runner, serve, host, port, backend)
         await shared.start()
         second = None
         if http_port is not None:
-            site = web.TCPSite(runner, host, http_port, reuse_port=False)
+            site = FrontSite(runner, serve, host, http_port, None)
             await site.start()
             second = site.port
     except BaseException:

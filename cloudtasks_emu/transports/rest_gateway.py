@@ -9,7 +9,6 @@ the same call the gRPC servicer makes, and renders the answer or the Google JSON
 from __future__ import annotations
 
 import functools
-import json
 import logging
 import re
 from collections.abc import Callable, Iterator
@@ -28,7 +27,7 @@ from ..errors import Code, EmuError, invalid
 from ..faults import Faults
 from .edge import Apis, Call, error_response, invoke
 from .grpc_server import snake
-from .guard import require_json
+from .guard import json_object, parse_json, require_json
 
 if TYPE_CHECKING:
     from multidict import MultiMapping
@@ -278,10 +277,7 @@ async def _transcode(route: Route, values: list[str], request: web.Request) -> M
             if raw_body:
                 _fill_http_body(target, raw, request.headers.get("Content-Type", ""))
             elif raw.strip():
-                data = json.loads(raw)
-                if not isinstance(data, dict):
-                    raise invalid("Invalid JSON payload received. The body must be a JSON object.")
-                json_format.ParseDict(data, target)
+                json_format.ParseDict(json_object(raw), target)
         json_format.ParseDict(_query(request.query), message)
     except (ValueError, json_format.ParseError) as error:
         raise invalid(f"Invalid JSON payload received. {error}") from error
@@ -294,8 +290,8 @@ def _fill_http_body(body: Any, raw: bytes, content_type: str) -> None:
     """A raw body; googleapiclient sends a str body JSON-quoted, so a JSON string stands for its text."""
     if content_type.startswith("application/json"):
         try:
-            text = json.loads(raw)
-        except ValueError:
+            text = parse_json(raw)
+        except EmuError:
             text = None
         if isinstance(text, str):
             raw = text.encode()
