@@ -17,6 +17,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from ..clock import EPSILON_S, US, Clock, Signal, to_us
+from ..errors import EmuError
 from ..model import PullMessage, Queue, QueueState, Task
 from . import attempts
 from .attempts import AttemptContext, Deliver, Outcome
@@ -29,6 +30,7 @@ logger = logging.getLogger(__name__)
 __all__ = ["AttemptContext", "Deliver", "Outcome", "QueueRuntime", "Scheduler", "tombstone_until_us"]
 
 HeapEntry = tuple[int, int, str]  # (schedule_us, seq, task name)
+_STORE_RETRY_S = 1.0  # a queue loop whose store failed tries again after this long
 
 
 def tombstone_until_us(queue: Queue, now: float) -> int:
@@ -169,8 +171,14 @@ class Scheduler:
     def _own(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
         task = asyncio.ensure_future(coro)
         self._owned.add(task)
-        task.add_done_callback(self._owned.discard)
+        task.add_done_callback(self._ended)
         return task
+
+    def _ended(self, task: asyncio.Task[None]) -> None:
+        """No background task dies unobserved: what one raised is logged here, not at garbage collection."""
+        self._owned.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            logger.error("a scheduler task failed", exc_info=task.exception())
 
     def start(self) -> None:
         """Rebuild every queue's heap from the store (tasks kept across a restart) and start the loops."""
@@ -212,6 +220,14 @@ class Scheduler:
 
     async def _dispatch_loop(self, rt: QueueRuntime) -> None:
         while True:
+            try:
+                await self._dispatch_turns(rt)
+            except EmuError as error:  # the store cannot be read or written now (UNAVAILABLE, disk full)
+                logger.warning("queue %s waits for its storage: %s", rt.name, error.message)
+                await asyncio.sleep(_STORE_RETRY_S)  # real time: the store's recovery is not on the virtual clock
+
+    async def _dispatch_turns(self, rt: QueueRuntime) -> None:
+        while True:
             rt.wake.clear()
             queue = rt.queue
             task = rt.top(self.store) if queue.state == QueueState.RUNNING else None
@@ -229,8 +245,8 @@ class Scheduler:
             if wait_s > 0:
                 await self._park(rt, now + wait_s, "rate")
                 continue
-            heapq.heappop(rt.heap)
             self.dispatch(queue, task)
+            heapq.heappop(rt.heap)  # after: a dispatch that could not be written leaves the task due here
 
     def dispatch(self, queue: Queue, task: Task) -> None:
         """Start one attempt now: count it on the task and write it, then deliver in the background."""
@@ -253,7 +269,19 @@ class Scheduler:
         except Exception as error:  # a bug must not lose the task
             logger.error("delivery of %s failed: %r", task.name, error)
             outcome.status, outcome.error = None, f"{type(error).__name__}: {error}"
-        self._finish(rt, queue, task, context, outcome)
+        try:
+            self._finish(rt, queue, task, context, outcome)
+        except EmuError as error:  # the outcome cannot be written (database down, disk full)
+            logger.warning(
+                "attempt of task %s ended (status %s) but cannot be recorded: %s; it will be attempted again",
+                task.name.rsplit("/", 1)[-1],
+                outcome.status if outcome.status is not None else "-",
+                error.message,
+            )
+            rt.in_flight.discard(task.name)
+            if self.runtimes.get(rt.name) is rt:  # still dispatched here: due again as stored (at least once)
+                heapq.heappush(rt.heap, (context.eta_us, next(self._seq), task.name))
+                rt.wake.set()
 
     def _finish(self, rt: QueueRuntime, queue: Queue, task: Task, context: AttemptContext, outcome: Outcome) -> None:
         now = self.clock.now()

@@ -17,9 +17,10 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
+from ...errors import Code, EmuError
 from ...model import PullMessage, Queue, Task, task_size
-from . import Inserted, Usage
-from .postgres_schema import CHANNEL, connect, ensure_schema, unavailable
+from . import Inserted, StorageError, Usage
+from .postgres_schema import CHANNEL, UNAVAILABLE, connect, ensure_schema, unavailable
 from .postgres_shared import SharedOperations
 from .records import dumps, load_queue, load_task
 
@@ -67,7 +68,10 @@ class PostgresStorage(SharedOperations):
     def _conn(self) -> Any:
         if self._broken:
             self._db.close()
-            self._db = connect(self.url)
+            try:
+                self._db = connect(self.url)
+            except StorageError as error:  # still down: the caller may retry, as for the first lost call
+                raise EmuError(Code.UNAVAILABLE, f"{UNAVAILABLE}: {error.message}") from error
             self.backend_pid = self._db.info.backend_pid
             self._broken = False
             self._cursor = None
@@ -155,19 +159,17 @@ class PostgresStorage(SharedOperations):
         """Rows of `table` named strictly between `low` and `high`, in name order, _CHUNK at a time
         (so no cursor stays open while the caller writes)."""
         while True:
-            rows = (
-                self._conn()
-                .execute(
-                    f"SELECT name, data FROM {table} WHERE name > %s AND name < %s ORDER BY name LIMIT %s",
-                    (low, high, _CHUNK),
-                )
-                .fetchall()
-            )
+            rows = self._page(table, low, high)
             for _, data in rows:
                 yield load(data)
             if len(rows) < _CHUNK:
                 return
             low = rows[-1][0]
+
+    @unavailable
+    def _page(self, table: str, low: str, high: str) -> list[tuple[str, str]]:
+        sql = f"SELECT name, data FROM {table} WHERE name > %s AND name < %s ORDER BY name LIMIT %s"
+        return list(self._conn().execute(sql, (low, high, _CHUNK)).fetchall())
 
     @unavailable
     def push_queue_names(self) -> list[str]:
