@@ -44,7 +44,10 @@ class QueueRuntime:
         self.heap: list[HeapEntry] = []
         self.tags: dict[str, list[HeapEntry]] | None = None  # pull queues: per-tag heaps, built on first use
         self.wake = Signal()
-        self.in_flight: set[str] = set()
+        # Attempts in flight per task: RunTask may start a second one beside the first, and the task
+        # holds its slot(s) until every one has ended. Their sum is what max_concurrent_dispatches caps.
+        self.in_flight: collections.Counter[str] = collections.Counter()
+        self.attempts_in_flight = 0
         self.bucket = TokenBucket(queue.rate.max_dispatches_per_second, queue.rate.max_burst_size, now)
         self.finished_at: collections.deque[float] = collections.deque()
         self.loop: asyncio.Task[None] | None = None
@@ -61,6 +64,16 @@ class QueueRuntime:
                 return task
             heapq.heappop(heap)
         return None
+
+    def took_off(self, name: str) -> None:
+        self.in_flight[name] += 1
+        self.attempts_in_flight += 1
+
+    def landed(self, name: str) -> None:
+        self.in_flight[name] -= 1
+        if self.in_flight[name] <= 0:
+            del self.in_flight[name]
+        self.attempts_in_flight -= 1
 
     def executed_last_minute(self, now: float) -> int:
         while self.finished_at and self.finished_at[0] < now - 60:
@@ -163,7 +176,7 @@ class Scheduler:
 
     def dispatch_stats(self, rt: QueueRuntime) -> tuple[int, int, float]:
         """(executed last minute, dispatches in flight, effective rate) of a queue dispatched here."""
-        return rt.executed_last_minute(self.clock.now()), len(rt.in_flight), rt.bucket.effective_rate
+        return rt.executed_last_minute(self.clock.now()), rt.attempts_in_flight, rt.bucket.effective_rate
 
     # lifecycle
     def _own(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
@@ -222,7 +235,7 @@ class Scheduler:
             if task.schedule_us > to_us(now):
                 await self._park(rt, task.schedule_us / US, "due")
                 continue
-            if len(rt.in_flight) >= queue.rate.max_concurrent_dispatches:
+            if rt.attempts_in_flight >= queue.rate.max_concurrent_dispatches:
                 await self._park(rt, None, "concurrency")
                 continue
             wait_s = rt.bucket.take(now)
@@ -239,7 +252,7 @@ class Scheduler:
         context = attempts.begin(task, to_us(now))
         # Written before the attempt starts: a kill now leaves the task due, so it is attempted again.
         self.store.update_task(task)
-        rt.in_flight.add(task.name)
+        rt.took_off(task.name)
         self._own(self._attempt(rt, queue, task, context, now))
 
     async def _attempt(self, rt: QueueRuntime, queue: Queue, task: Task, context: AttemptContext, start: float) -> None:
@@ -257,7 +270,7 @@ class Scheduler:
 
     def _finish(self, rt: QueueRuntime, queue: Queue, task: Task, context: AttemptContext, outcome: Outcome) -> None:
         now = self.clock.now()
-        rt.in_flight.discard(task.name)
+        rt.landed(task.name)
         rt.wake.set()
         self._changed.set()
         self._record(queue, task, context, outcome, now)
