@@ -276,7 +276,6 @@ class Scheduler:
         self._record(queue, task, context, outcome, now)
         if self.runtimes.get(rt.name) is not rt:
             return  # its queue was deleted or reset meanwhile (a task's name stays tombstoned)
-        attempts.settle(task, outcome, to_us(now))
         if outcome.ok:
             rt.finished_at.append(now)
             rt.bucket.recover()
@@ -284,16 +283,24 @@ class Scheduler:
             return
         if attempts.slows_queue(task, outcome):
             rt.bucket.throttle()
-        retry_at = attempts.retry_at_us(task, task.retry or queue.retry, now)
-        if retry_at is None:
+        # Settled on the stored task, not this attempt's copy: RunTask's attempt of the same task may
+        # have ended meanwhile, and its counts must not be written over.
+        retried = False
+
+        def fail(stored: Task) -> None:
+            nonlocal retried
+            retried = attempts.fail(stored, outcome, queue.retry, now)
+
+        stored = self.store.change_task(task.name, fail)
+        if stored is None:
+            return  # deleted or purged while in flight
+        if not retried:
             rt.finished_at.append(now)
             self.store.remove_task(task.name, tombstone_until_us(queue, now))
             return
-        task.schedule_us = retry_at
-        if self.store.update_task(task):  # False: deleted or purged while in flight
-            self.schedule(queue, task)
-            if not self.owns(queue.name):  # RunTask through a process that does not own the queue
-                self.announce(queue, task)
+        self.schedule(queue, stored)
+        if not self.owns(queue.name):  # RunTask through a process that does not own the queue
+            self.announce(queue, stored)
 
     def _record(self, queue: Queue, task: Task, context: AttemptContext, outcome: Outcome, now: float) -> None:
         entry = JournalEntry(

@@ -117,6 +117,22 @@ async def test_run_task_on_a_task_in_flight_keeps_the_concurrency_cap(store: Sto
     assert engine.scheduler.dispatch_stats(rt)[1] == 0
 
 
+async def test_overlapping_attempts_of_run_task_both_count(store: Storage) -> None:
+    first = asyncio.Event()
+    deliver = ScriptedDeliver(statuses=[500, 500], holds=[first, None])
+    engine = make_queue(store, FakeClock(1000.0), deliver, min_backoff_s=100)
+    engine.push_task("t")
+    await ticks()
+    engine.service.run_task(f"{QUEUE}/tasks/t")  # answered at once, while the first attempt is held
+    await ticks()
+    first.set()  # the slower attempt ends last
+    await engine.drain()
+    assert engine.deliver.names() == ["t", "t"]
+    stored = store.get_task(f"{QUEUE}/tasks/t")
+    assert stored is not None
+    assert (stored.dispatch_count, stored.response_count) == (2, 2)
+
+
 async def test_a_restart_rebuilds_the_heaps_and_fires_future_tasks_when_due(
     store: Storage, reopen: Callable[[Storage], Storage]
 ) -> None:
