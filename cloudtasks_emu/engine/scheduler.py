@@ -46,7 +46,10 @@ class QueueRuntime:
         self.heap: list[HeapEntry] = []
         self.tags: dict[str, list[HeapEntry]] | None = None  # pull queues: per-tag heaps, built on first use
         self.wake = Signal()
-        self.in_flight: set[str] = set()
+        # Attempts in flight per task: RunTask may start a second one beside the first, and the task
+        # holds its slot(s) until every one has ended. Their sum is what max_concurrent_dispatches caps.
+        self.in_flight: collections.Counter[str] = collections.Counter()
+        self.attempts_in_flight = 0
         self.bucket = TokenBucket(queue.rate.max_dispatches_per_second, queue.rate.max_burst_size, now)
         self.finished_at: collections.deque[float] = collections.deque()
         self.loop: asyncio.Task[None] | None = None
@@ -63,6 +66,16 @@ class QueueRuntime:
                 return task
             heapq.heappop(heap)
         return None
+
+    def took_off(self, name: str) -> None:
+        self.in_flight[name] += 1
+        self.attempts_in_flight += 1
+
+    def landed(self, name: str) -> None:
+        self.in_flight[name] -= 1
+        if self.in_flight[name] <= 0:
+            del self.in_flight[name]
+        self.attempts_in_flight -= 1
 
     def executed_last_minute(self, now: float) -> int:
         while self.finished_at and self.finished_at[0] < now - 60:
@@ -165,7 +178,7 @@ class Scheduler:
 
     def dispatch_stats(self, rt: QueueRuntime) -> tuple[int, int, float]:
         """(executed last minute, dispatches in flight, effective rate) of a queue dispatched here."""
-        return rt.executed_last_minute(self.clock.now()), len(rt.in_flight), rt.bucket.effective_rate
+        return rt.executed_last_minute(self.clock.now()), rt.attempts_in_flight, rt.bucket.effective_rate
 
     # lifecycle
     def _own(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
@@ -238,7 +251,7 @@ class Scheduler:
             if task.schedule_us > to_us(now):
                 await self._park(rt, task.schedule_us / US, "due")
                 continue
-            if len(rt.in_flight) >= queue.rate.max_concurrent_dispatches:
+            if rt.attempts_in_flight >= queue.rate.max_concurrent_dispatches:
                 await self._park(rt, None, "concurrency")
                 continue
             wait_s = rt.bucket.take(now)
@@ -255,7 +268,7 @@ class Scheduler:
         context = attempts.begin(task, to_us(now))
         # Written before the attempt starts: a kill now leaves the task due, so it is attempted again.
         self.store.update_task(task)
-        rt.in_flight.add(task.name)
+        rt.took_off(task.name)
         self._own(self._attempt(rt, queue, task, context, now))
 
     async def _attempt(self, rt: QueueRuntime, queue: Queue, task: Task, context: AttemptContext, start: float) -> None:
@@ -285,13 +298,12 @@ class Scheduler:
 
     def _finish(self, rt: QueueRuntime, queue: Queue, task: Task, context: AttemptContext, outcome: Outcome) -> None:
         now = self.clock.now()
-        rt.in_flight.discard(task.name)
+        rt.landed(task.name)
         rt.wake.set()
         self._changed.set()
         self._record(queue, task, context, outcome, now)
         if self.runtimes.get(rt.name) is not rt:
             return  # its queue was deleted or reset meanwhile (a task's name stays tombstoned)
-        attempts.settle(task, outcome, to_us(now))
         if outcome.ok:
             rt.finished_at.append(now)
             rt.bucket.recover()
@@ -299,16 +311,24 @@ class Scheduler:
             return
         if attempts.slows_queue(task, outcome):
             rt.bucket.throttle()
-        retry_at = attempts.retry_at_us(task, task.retry or queue.retry, now)
-        if retry_at is None:
+        # Settled on the stored task, not this attempt's copy: RunTask's attempt of the same task may
+        # have ended meanwhile, and its counts must not be written over.
+        retried = False
+
+        def fail(stored: Task) -> None:
+            nonlocal retried
+            retried = attempts.fail(stored, outcome, queue.retry, now)
+
+        stored = self.store.change_task(task.name, fail)
+        if stored is None:
+            return  # deleted or purged while in flight
+        if not retried:
             rt.finished_at.append(now)
             self.store.remove_task(task.name, tombstone_until_us(queue, now))
             return
-        task.schedule_us = retry_at
-        if self.store.update_task(task):  # False: deleted or purged while in flight
-            self.schedule(queue, task)
-            if not self.owns(queue.name):  # RunTask through a process that does not own the queue
-                self.announce(queue, task)
+        self.schedule(queue, stored)
+        if not self.owns(queue.name):  # RunTask through a process that does not own the queue
+            self.announce(queue, stored)
 
     def _record(self, queue: Queue, task: Task, context: AttemptContext, outcome: Outcome, now: float) -> None:
         entry = JournalEntry(

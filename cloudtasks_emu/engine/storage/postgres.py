@@ -217,6 +217,23 @@ class PostgresStorage(SharedOperations):
         return bool(cursor.rowcount == 1)
 
     @unavailable
+    def change_task(self, name: str, change: Callable[[Task], None]) -> Task | None:
+        # Optimistic: the write goes only if the row is still the one read (its xmin); a miss means
+        # another process wrote it meanwhile, so read it again. Two round trips, no lock held.
+        while True:
+            row = self._one("SELECT xmin::text, data FROM tasks WHERE name = %s", (name,))
+            if row is None:
+                return None
+            task = load_task(row[1])
+            change(task)
+            written = self._one(
+                "UPDATE tasks SET schedule_us = %s, data = %s WHERE name = %s AND xmin::text = %s RETURNING 1",
+                (task.schedule_us, dumps(task), name, row[0]),
+            )
+            if written is not None:
+                return task
+
+    @unavailable
     def remove_task(self, name: str, tombstone_until_us: int) -> bool:
         # One statement (so one round trip, atomic): every delivered task ends here.
         row = self._one(
