@@ -22,6 +22,7 @@ from . import attempts
 from .attempts import AttemptContext, Deliver, Outcome
 from .journal import Journal, JournalEntry
 from .ratelimit import TokenBucket
+from .retry import give_up_rule
 from .storage import SharedStorage, Storage
 
 logger = logging.getLogger(__name__)
@@ -273,6 +274,8 @@ class Scheduler:
             rt.bucket.throttle()
         retry_at = attempts.retry_at_us(task, task.retry or queue.retry, now)
         if retry_at is None:
+            rule = give_up_rule(task.retry or queue.retry)
+            logger.info("gave up task=%s after %d attempts: %s reached", task.name, task.dispatch_count, rule)
             rt.finished_at.append(now)
             self.store.remove_task(task.name, tombstone_until_us(queue, now))
             return
