@@ -23,6 +23,7 @@ from . import attempts
 from .attempts import AttemptContext, Deliver, Outcome
 from .journal import Journal, JournalEntry
 from .ratelimit import TokenBucket
+from .retry import give_up_rule
 from .storage import SharedStorage, Storage
 
 logger = logging.getLogger(__name__)
@@ -323,6 +324,8 @@ class Scheduler:
         if stored is None:
             return  # deleted or purged while in flight
         if not retried:
+            rule = give_up_rule(stored.retry or queue.retry)
+            logger.info("gave up task=%s after %d attempts: %s reached", task.name, stored.dispatch_count, rule)
             rt.finished_at.append(now)
             self.store.remove_task(task.name, tombstone_until_us(queue, now))
             return

@@ -31,8 +31,9 @@ async def _body(request: web.Request) -> dict[str, Any]:
 
 
 def _unknown_queue(error: UnknownQueue) -> web.Response:
-    """Google's 404 body plus the known queues, so that a typo in a test fails instead of passing idle."""
-    return web.json_response({**rest_error_body(error), "known_queues": error.known}, status=404)
+    """Google's error body plus the known (or matching) queues, so that a typo in a test fails instead of
+    passing idle."""
+    return web.json_response({**rest_error_body(error), **error.extra}, status=error.http_status)
 
 
 def _is_loopback(remote: str | None) -> bool:
@@ -85,7 +86,10 @@ def add_admin_routes(app: web.Application, controls: Controls, tokens: TokenMint
             message = "reset is only allowed from loopback (start with --allow-remote-admin to change that)"
             raise EmuError(Code.PERMISSION_DENIED, message)
         data = await _body(request)
-        controls.reset(str(data.get("queue", "")), keep_clock=bool(data.get("keep_clock", False)))
+        try:
+            controls.reset(str(data.get("queue", "")), keep_clock=bool(data.get("keep_clock", False)))
+        except UnknownQueue as error:
+            return _unknown_queue(error)
         return web.json_response(controls.clock_json())
 
     async def attempts(request: web.Request) -> web.Response:
@@ -95,7 +99,10 @@ def add_admin_routes(app: web.Application, controls: Controls, tokens: TokenMint
             return _unknown_queue(error)
 
     async def add_fault(request: web.Request) -> web.Response:
-        fault = controls.faults.add(await _body(request))
+        try:
+            fault = controls.add_fault(await _body(request))
+        except UnknownQueue as error:
+            return _unknown_queue(error)
         return web.json_response({"fault": fault.to_json()})
 
     async def list_faults(_: web.Request) -> web.Response:
