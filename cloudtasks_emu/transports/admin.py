@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 import json
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -15,6 +16,8 @@ from ..tokens import TokenMinter
 from .guard import require_json
 
 PREFIX = "/_emu"
+# The admin API's contract, shipped as package data and served as it is (docs/admin-api.md in prose).
+OPENAPI = Path(__file__).with_name("admin-openapi.json")
 
 
 async def _body(request: web.Request) -> dict[str, Any]:
@@ -115,6 +118,11 @@ def add_admin_routes(app: web.Application, controls: Controls, tokens: TokenMint
     async def group(_: web.Request) -> web.Response:
         return web.json_response(controls.group_json())
 
+    openapi = OPENAPI.read_bytes()
+
+    async def openapi_document(_: web.Request) -> web.Response:
+        return web.Response(body=openapi, content_type="application/json")
+
     async def openid_configuration(request: web.Request) -> web.Response:
         base = f"{request.scheme}://{request.host}"
         return web.json_response(tokens.openid_configuration(base))
@@ -135,6 +143,7 @@ def add_admin_routes(app: web.Application, controls: Controls, tokens: TokenMint
     app.router.add_delete(f"{PREFIX}/faults", clear_faults)
     app.router.add_delete(PREFIX + "/faults/{id}", clear_faults)
     app.router.add_get(f"{PREFIX}/group", group)
+    app.router.add_get(f"{PREFIX}/openapi.json", openapi_document)
     app.router.add_get("/.well-known/openid-configuration", openid_configuration)
     app.router.add_get("/oauth2/v3/certs", jwks)
     app.router.add_get("/oauth2/v1/certs", x509_certs)
