@@ -292,7 +292,7 @@ class Scheduler:
                 outcome.status if outcome.status is not None else "-",
                 error.message,
             )
-            rt.in_flight.discard(task.name)
+            # _finish landed the attempt first, so its concurrency slot is free already.
             if self.runtimes.get(rt.name) is rt:  # still dispatched here: due again as stored (at least once)
                 heapq.heappush(rt.heap, (context.eta_us, next(self._seq), task.name))
                 rt.wake.set()
