@@ -99,7 +99,8 @@ class EmulatorProcess:
         """Wait until nothing due remains undelivered (in one queue, or all).
 
         Raises:
-            LookupError: no such queue (the message names the closest known ones).
+            LookupError: no such queue (the message names the closest known ones), or a queue ID
+                that several queues share (the message names them).
             TimeoutError: still busy after `timeout_s`.
         """
         body: dict[str, Any] = {"timeout": timeout_s}
@@ -133,7 +134,8 @@ class EmulatorProcess:
 
 
 def _raise_unknown_queue(answer: Any) -> None:
-    if isinstance(answer, dict) and answer.get("error", {}).get("code") == 404:
+    """LookupError for a queue that does not exist, or a queue ID that several queues share."""
+    if isinstance(answer, dict) and ("known_queues" in answer or "matching_queues" in answer):
         raise LookupError(answer["error"]["message"])
 
 

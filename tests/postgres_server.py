@@ -54,7 +54,22 @@ class PostgresServer:
             check=True,
             capture_output=True,
         )
-        self._log = open(self.dir / "server.log", "wb")  # noqa: SIM115 - closed in stop()
+        return self.resume(timeout_s)
+
+    def halt(self) -> None:
+        """A database outage: a fast shutdown (every session is ended), keeping the data for resume()."""
+        if self._proc is not None and self._proc.poll() is None:
+            stop = [_bin("pg_ctl"), "stop", "-D", str(self.dir / "data"), "-m", "fast", "-w"]
+            subprocess.run(self._run_as(stop), check=True, capture_output=True, timeout=60)
+            self._proc.wait(30)
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+
+    def resume(self, timeout_s: float = 30.0) -> PostgresServer:
+        """Start the server (again) on the same data and port; returns once it accepts connections."""
+        data = self.dir / "data"
+        self._log = open(self.dir / "server.log", "ab")  # noqa: SIM115 - closed in stop()
         self._proc = subprocess.Popen(
             self._run_as(
                 [

@@ -177,7 +177,10 @@ class Dashboard:
         except EmuError as error:
             if error.code != Code.NOT_FOUND or not attempts:
                 raise
-            return web.json_response({**self._now(), "task": None, "gone": error.message, "attempts": attempts})
+            queue = self.service.find_queue(name.rsplit("/tasks/", 1)[0])
+            ending = views.ending(mine, None if queue is None else queue.retry)
+            gone = {"task": None, "gone": error.message, "ending": ending, "attempts": attempts}
+            return web.json_response({**self._now(), **gone})
         queue = self.service.require_queue(task.name.rsplit("/tasks/", 1)[0])
         state = views.task_state(task, self.service.in_flight(queue), to_us(self.service.clock.now()))
         detail = views.task_detail(task, state, self._next_request(queue, task))

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 from typing import Any
 
 from ..clock import US
-from ..model import AppEngineRequest, Attempt, HttpRequest, Payload, PullMessage, Queue, QueueStats, Task
+from ..engine.retry import give_up_rule, gives_up
+from ..model import AppEngineRequest, Attempt, HttpRequest, Payload, PullMessage, Queue, QueueStats, RetryPolicy, Task
 from ..tokens import OAUTH_PREFIX
 from .journal import AttemptView
 
@@ -176,6 +178,22 @@ def attempt_outcome(record: AttemptView) -> str:
     if record.status is None:
         return "error"
     return "ok" if _succeeded(record) else "failed"
+
+
+def ending(attempts: list[AttemptView], policy: RetryPolicy | None) -> dict[str, Any]:
+    """How a task that no longer exists ended, from its attempts (newest first) and its queue's retry
+    policy (a task's own policy is gone with it): succeeded, gave_up, or deleted."""
+    last = attempts[0]
+    tries = f"{last.number} attempt{'' if last.number == 1 else 's'}"
+    if _succeeded(last):
+        return {"outcome": "succeeded", "attempts": last.number, "summary": f"succeeded on attempt {last.number}"}
+    first = next((a for a in attempts if a.number == 1), None)
+    age_s = math.inf if first is None else last.at - (first.at - first.latency_s)
+    if policy is not None and gives_up(last.number, age_s, policy):
+        rule = give_up_rule(policy)
+        summary = f"gave up after {tries}: {rule} reached"
+        return {"outcome": "gave_up", "attempts": last.number, "rule": rule, "summary": summary}
+    return {"outcome": "deleted", "attempts": last.number, "summary": f"deleted after {tries}"}
 
 
 def attempt_key(record: AttemptView) -> str:

@@ -101,3 +101,13 @@ def retry_at_us(task: Task, policy: RetryPolicy, now: float) -> int | None:
     if gives_up(task.dispatch_count, now - first / US, policy):
         return None
     return to_us(now + backoff_s(task.dispatch_count, policy))
+
+
+def fail(task: Task, outcome: Outcome, queue_policy: RetryPolicy, now: float) -> bool:
+    """Settle a failed attempt and set when the task goes again; False when its retries are spent."""
+    settle(task, outcome, to_us(now))
+    retry_at = retry_at_us(task, task.retry or queue_policy, now)
+    if retry_at is None:
+        return False
+    task.schedule_us = retry_at
+    return True

@@ -35,12 +35,12 @@ import uuid
 from typing import Any
 
 from ..clock import US, FakeClock, to_us
-from ..errors import EmuError
+from ..errors import Code, EmuError
 from ..model import Queue, Task
 from .journal import JournalEntry
 from .scheduler import Scheduler
 from .storage import SharedStorage
-from .storage.postgres_schema import CHANNEL, connect
+from .storage.postgres_schema import CHANNEL, UNAVAILABLE, connect
 
 logger = logging.getLogger(__name__)
 
@@ -126,7 +126,8 @@ class Group:
         self._drains: dict[str, dict[int, bool]] = {}
         self._answered = asyncio.Event()
         self._stopping = False
-        self._listening = asyncio.Event()
+        self._listening = asyncio.Event()  # set while this process is a listening member
+        self._lost = False  # the database connection was lost and the group not rejoined yet
         self._published: dict[str, tuple[int, int, float]] = {}  # the stats last published, by queue
         scheduler.owns = self.owned.__contains__
         scheduler.announce = self._announce
@@ -174,7 +175,12 @@ class Group:
             try:
                 await self._session()
             except* (psycopg.Error, OSError, EmuError) as errors:  # EmuError: the store's UNAVAILABLE
-                logger.error("lost the group's database connection (%s): dropping owned queues", errors.exceptions[0])
+                if not self._lost:  # once per outage, not once per reconnection attempt
+                    logger.error(
+                        "lost the group's database connection (%s): dropping owned queues", errors.exceptions[0]
+                    )
+                self._lost = True
+                self._listening.clear()
                 self._drop_all()
                 with contextlib.suppress(Exception):
                     self._locks.close()
@@ -193,6 +199,9 @@ class Group:
             self._locks.execute("SELECT pg_advisory_lock(%s, %s)", (_MEMBER, self.member))
             self._sweep()
             self._listening.set()
+            if self._lost:
+                logger.info("rejoined the group: the database is reachable again")
+                self._lost = False
             async with asyncio.TaskGroup() as group:
                 group.create_task(self._hear(listener))
                 group.create_task(self._sweep_forever())
@@ -350,9 +359,23 @@ class Group:
 
     async def drain(self, timeout_s: float, queues: list[str] | None = None) -> bool:
         """Wait (bounded, real time) until every process is idle: a dead owner's queues are taken
-        first, then every live member drains what it owns and answers."""
+        first, then every live member drains what it owns and answers. UNAVAILABLE while the database
+        is (after a lost connection, this process first rejoins the group, within the same time)."""
+        import psycopg
+
         loop = asyncio.get_running_loop()
         end = loop.time() + timeout_s
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(timeout_s):
+                await self._listening.wait()
+        if not self._listening.is_set():
+            raise EmuError(Code.UNAVAILABLE, f"{UNAVAILABLE}: this process has not rejoined its group yet")
+        try:
+            return await self._drain_members(loop, end, queues)
+        except psycopg.Error as error:
+            raise EmuError(Code.UNAVAILABLE, f"{UNAVAILABLE}: {error}") from error
+
+    async def _drain_members(self, loop: asyncio.AbstractEventLoop, end: float, queues: list[str] | None) -> bool:
         while self._unowned():
             if loop.time() >= end:
                 return False

@@ -29,3 +29,11 @@ def gives_up(attempts: int, age_s: float, policy: RetryPolicy) -> bool:
     if limit is None and duration is None:
         return False
     return (limit is None or attempts >= limit) and (duration is None or age_s >= duration)
+
+
+def give_up_rule(policy: RetryPolicy) -> str:
+    """The limits that drop a failing task, in words, for the log and the dashboard."""
+    rules = [f"max_attempts {policy.max_attempts}"] if policy.max_attempts >= 0 else []
+    if policy.max_retry_duration_s:
+        rules.append(f"max_retry_duration {policy.max_retry_duration_s:g} s")
+    return " and ".join(rules) or "no retry limit"

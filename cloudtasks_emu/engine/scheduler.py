@@ -17,11 +17,13 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from ..clock import EPSILON_S, US, Clock, Signal, to_us
+from ..errors import EmuError
 from ..model import PullMessage, Queue, QueueState, Task
 from . import attempts
 from .attempts import AttemptContext, Deliver, Outcome
 from .journal import Journal, JournalEntry
 from .ratelimit import TokenBucket
+from .retry import give_up_rule
 from .storage import SharedStorage, Storage
 
 logger = logging.getLogger(__name__)
@@ -29,6 +31,7 @@ logger = logging.getLogger(__name__)
 __all__ = ["AttemptContext", "Deliver", "Outcome", "QueueRuntime", "Scheduler", "tombstone_until_us"]
 
 HeapEntry = tuple[int, int, str]  # (schedule_us, seq, task name)
+_STORE_RETRY_S = 1.0  # a queue loop whose store failed tries again after this long
 
 
 def tombstone_until_us(queue: Queue, now: float) -> int:
@@ -44,7 +47,10 @@ class QueueRuntime:
         self.heap: list[HeapEntry] = []
         self.tags: dict[str, list[HeapEntry]] | None = None  # pull queues: per-tag heaps, built on first use
         self.wake = Signal()
-        self.in_flight: set[str] = set()
+        # Attempts in flight per task: RunTask may start a second one beside the first, and the task
+        # holds its slot(s) until every one has ended. Their sum is what max_concurrent_dispatches caps.
+        self.in_flight: collections.Counter[str] = collections.Counter()
+        self.attempts_in_flight = 0
         self.bucket = TokenBucket(queue.rate.max_dispatches_per_second, queue.rate.max_burst_size, now)
         self.finished_at: collections.deque[float] = collections.deque()
         self.loop: asyncio.Task[None] | None = None
@@ -61,6 +67,16 @@ class QueueRuntime:
                 return task
             heapq.heappop(heap)
         return None
+
+    def took_off(self, name: str) -> None:
+        self.in_flight[name] += 1
+        self.attempts_in_flight += 1
+
+    def landed(self, name: str) -> None:
+        self.in_flight[name] -= 1
+        if self.in_flight[name] <= 0:
+            del self.in_flight[name]
+        self.attempts_in_flight -= 1
 
     def executed_last_minute(self, now: float) -> int:
         while self.finished_at and self.finished_at[0] < now - 60:
@@ -163,14 +179,20 @@ class Scheduler:
 
     def dispatch_stats(self, rt: QueueRuntime) -> tuple[int, int, float]:
         """(executed last minute, dispatches in flight, effective rate) of a queue dispatched here."""
-        return rt.executed_last_minute(self.clock.now()), len(rt.in_flight), rt.bucket.effective_rate
+        return rt.executed_last_minute(self.clock.now()), rt.attempts_in_flight, rt.bucket.effective_rate
 
     # lifecycle
     def _own(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
         task = asyncio.ensure_future(coro)
         self._owned.add(task)
-        task.add_done_callback(self._owned.discard)
+        task.add_done_callback(self._ended)
         return task
+
+    def _ended(self, task: asyncio.Task[None]) -> None:
+        """No background task dies unobserved: what one raised is logged here, not at garbage collection."""
+        self._owned.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            logger.error("a scheduler task failed", exc_info=task.exception())
 
     def start(self) -> None:
         """Rebuild every queue's heap from the store (tasks kept across a restart) and start the loops."""
@@ -212,6 +234,14 @@ class Scheduler:
 
     async def _dispatch_loop(self, rt: QueueRuntime) -> None:
         while True:
+            try:
+                await self._dispatch_turns(rt)
+            except EmuError as error:  # the store cannot be read or written now (UNAVAILABLE, disk full)
+                logger.warning("queue %s waits for its storage: %s", rt.name, error.message)
+                await asyncio.sleep(_STORE_RETRY_S)  # real time: the store's recovery is not on the virtual clock
+
+    async def _dispatch_turns(self, rt: QueueRuntime) -> None:
+        while True:
             rt.wake.clear()
             queue = rt.queue
             task = rt.top(self.store) if queue.state == QueueState.RUNNING else None
@@ -222,15 +252,15 @@ class Scheduler:
             if task.schedule_us > to_us(now):
                 await self._park(rt, task.schedule_us / US, "due")
                 continue
-            if len(rt.in_flight) >= queue.rate.max_concurrent_dispatches:
+            if rt.attempts_in_flight >= queue.rate.max_concurrent_dispatches:
                 await self._park(rt, None, "concurrency")
                 continue
             wait_s = rt.bucket.take(now)
             if wait_s > 0:
                 await self._park(rt, now + wait_s, "rate")
                 continue
-            heapq.heappop(rt.heap)
             self.dispatch(queue, task)
+            heapq.heappop(rt.heap)  # after: a dispatch that could not be written leaves the task due here
 
     def dispatch(self, queue: Queue, task: Task) -> None:
         """Start one attempt now: count it on the task and write it, then deliver in the background."""
@@ -239,7 +269,7 @@ class Scheduler:
         context = attempts.begin(task, to_us(now))
         # Written before the attempt starts: a kill now leaves the task due, so it is attempted again.
         self.store.update_task(task)
-        rt.in_flight.add(task.name)
+        rt.took_off(task.name)
         self._own(self._attempt(rt, queue, task, context, now))
 
     async def _attempt(self, rt: QueueRuntime, queue: Queue, task: Task, context: AttemptContext, start: float) -> None:
@@ -253,17 +283,28 @@ class Scheduler:
         except Exception as error:  # a bug must not lose the task
             logger.error("delivery of %s failed: %r", task.name, error)
             outcome.status, outcome.error = None, f"{type(error).__name__}: {error}"
-        self._finish(rt, queue, task, context, outcome)
+        try:
+            self._finish(rt, queue, task, context, outcome)
+        except EmuError as error:  # the outcome cannot be written (database down, disk full)
+            logger.warning(
+                "attempt of task %s ended (status %s) but cannot be recorded: %s; it will be attempted again",
+                task.name.rsplit("/", 1)[-1],
+                outcome.status if outcome.status is not None else "-",
+                error.message,
+            )
+            # _finish landed the attempt first, so its concurrency slot is free already.
+            if self.runtimes.get(rt.name) is rt:  # still dispatched here: due again as stored (at least once)
+                heapq.heappush(rt.heap, (context.eta_us, next(self._seq), task.name))
+                rt.wake.set()
 
     def _finish(self, rt: QueueRuntime, queue: Queue, task: Task, context: AttemptContext, outcome: Outcome) -> None:
         now = self.clock.now()
-        rt.in_flight.discard(task.name)
+        rt.landed(task.name)
         rt.wake.set()
         self._changed.set()
         self._record(queue, task, context, outcome, now)
         if self.runtimes.get(rt.name) is not rt:
             return  # its queue was deleted or reset meanwhile (a task's name stays tombstoned)
-        attempts.settle(task, outcome, to_us(now))
         if outcome.ok:
             rt.finished_at.append(now)
             rt.bucket.recover()
@@ -271,16 +312,26 @@ class Scheduler:
             return
         if attempts.slows_queue(task, outcome):
             rt.bucket.throttle()
-        retry_at = attempts.retry_at_us(task, task.retry or queue.retry, now)
-        if retry_at is None:
+        # Settled on the stored task, not this attempt's copy: RunTask's attempt of the same task may
+        # have ended meanwhile, and its counts must not be written over.
+        retried = False
+
+        def fail(stored: Task) -> None:
+            nonlocal retried
+            retried = attempts.fail(stored, outcome, queue.retry, now)
+
+        stored = self.store.change_task(task.name, fail)
+        if stored is None:
+            return  # deleted or purged while in flight
+        if not retried:
+            rule = give_up_rule(stored.retry or queue.retry)
+            logger.info("gave up task=%s after %d attempts: %s reached", task.name, stored.dispatch_count, rule)
             rt.finished_at.append(now)
             self.store.remove_task(task.name, tombstone_until_us(queue, now))
             return
-        task.schedule_us = retry_at
-        if self.store.update_task(task):  # False: deleted or purged while in flight
-            self.schedule(queue, task)
-            if not self.owns(queue.name):  # RunTask through a process that does not own the queue
-                self.announce(queue, task)
+        self.schedule(queue, stored)
+        if not self.owns(queue.name):  # RunTask through a process that does not own the queue
+            self.announce(queue, stored)
 
     def _record(self, queue: Queue, task: Task, context: AttemptContext, outcome: Outcome, now: float) -> None:
         entry = JournalEntry(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 import math
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -15,11 +16,14 @@ from ..tokens import TokenMinter
 from .guard import json_body
 
 PREFIX = "/_emu"
+# The admin API's contract, shipped as package data and served as it is (docs/admin-api.md in prose).
+OPENAPI = Path(__file__).with_name("admin-openapi.json")
 
 
 def _unknown_queue(error: UnknownQueue) -> web.Response:
-    """Google's 404 body plus the known queues, so that a typo in a test fails instead of passing idle."""
-    return web.json_response({**rest_error_body(error), "known_queues": error.known}, status=404)
+    """Google's error body plus the known (or matching) queues, so that a typo in a test fails instead of
+    passing idle."""
+    return web.json_response({**rest_error_body(error), **error.extra}, status=error.http_status)
 
 
 def _is_loopback(remote: str | None) -> bool:
@@ -80,7 +84,10 @@ def add_admin_routes(app: web.Application, controls: Controls, tokens: TokenMint
             message = "reset is only allowed from loopback (start with --allow-remote-admin to change that)"
             raise EmuError(Code.PERMISSION_DENIED, message)
         data = await json_body(request)
-        controls.reset(str(data.get("queue", "")), keep_clock=bool(data.get("keep_clock", False)))
+        try:
+            controls.reset(str(data.get("queue", "")), keep_clock=bool(data.get("keep_clock", False)))
+        except UnknownQueue as error:
+            return _unknown_queue(error)
         return web.json_response(controls.clock_json())
 
     async def attempts(request: web.Request) -> web.Response:
@@ -90,7 +97,10 @@ def add_admin_routes(app: web.Application, controls: Controls, tokens: TokenMint
             return _unknown_queue(error)
 
     async def add_fault(request: web.Request) -> web.Response:
-        fault = controls.faults.add(await json_body(request))
+        try:
+            fault = controls.add_fault(await json_body(request))
+        except UnknownQueue as error:
+            return _unknown_queue(error)
         return web.json_response({"fault": fault.to_json()})
 
     async def list_faults(_: web.Request) -> web.Response:
@@ -102,6 +112,11 @@ def add_admin_routes(app: web.Application, controls: Controls, tokens: TokenMint
 
     async def group(_: web.Request) -> web.Response:
         return web.json_response(controls.group_json())
+
+    openapi = OPENAPI.read_bytes()
+
+    async def openapi_document(_: web.Request) -> web.Response:
+        return web.Response(body=openapi, content_type="application/json")
 
     async def openid_configuration(request: web.Request) -> web.Response:
         base = f"{request.scheme}://{request.host}"
@@ -123,6 +138,7 @@ def add_admin_routes(app: web.Application, controls: Controls, tokens: TokenMint
     app.router.add_delete(f"{PREFIX}/faults", clear_faults)
     app.router.add_delete(PREFIX + "/faults/{id}", clear_faults)
     app.router.add_get(f"{PREFIX}/group", group)
+    app.router.add_get(f"{PREFIX}/openapi.json", openapi_document)
     app.router.add_get("/.well-known/openid-configuration", openid_configuration)
     app.router.add_get("/oauth2/v3/certs", jwks)
     app.router.add_get("/oauth2/v1/certs", x509_certs)

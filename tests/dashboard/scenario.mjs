@@ -68,6 +68,7 @@ try {
   await page.getByRole("button", { name: "Advance the clock 1 s" }).click();
   await page.locator('article[data-attempt="2"] .badge', { hasText: "200" }).waitFor();
   await page.locator("#gone").waitFor();
+  seen.gone = [await page.locator("#gone").textContent(), await page.locator("#ending").textContent()];
 
   // The later task: run it now, see its delivery.
   await page.getByRole("link", { name: id(queue) }).click();

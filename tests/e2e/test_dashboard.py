@@ -214,7 +214,48 @@ def test_task_shows_its_attempts_as_sent_and_answered(
     data = ui(server, "task", name=task.name)
     assert data["task"] is None
     assert "no longer exists" in data["gone"]
+    assert data["ending"] == {"outcome": "succeeded", "attempts": 2, "summary": "succeeded on attempt 2"}
     assert [(a["attempt"], a["status"]) for a in data["attempts"]] == [(2, 200), (1, 500)]
+
+
+def test_a_task_that_gave_up_is_shown_as_given_up_with_its_rule(tmp_path: Any, handler: RecordingHandler) -> None:
+    # Given an emulator whose log we read, a queue of 2 attempts, a task failing both, one deleted after a failure
+    log = tmp_path / "emulator.log"
+    with log.open("w") as stderr:
+        emulator = EmulatorProcess("--virtual-clock", stderr=stderr)
+    try:
+        with __import__("grpc").insecure_channel(emulator.grpc) as channel:
+            v2 = make_client(tasks_v2, channel)
+            retry = tasks_v2.RetryConfig(max_attempts=2, min_backoff=duration_pb2.Duration(seconds=1))
+            queue = new_queue(v2, retry_config=retry)
+            path = f"/ui/{uuid.uuid4().hex[:8]}"
+            handler.script(path, [500, 500, 500])
+            make = tasks_v2.Task(http_request=tasks_v2.HttpRequest(url=handler.url + path))
+            doomed, deleted = v2.create_task(parent=queue, task=make), v2.create_task(parent=queue, task=make)
+            emulator.drain(queue)
+            v2.delete_task(name=deleted.name)
+            emulator.advance(1)
+            emulator.drain(queue)
+        # When the task page reads them
+        gave_up = ui(emulator, "task", name=doomed.name)
+        gone = ui(emulator, "task", name=deleted.name)
+    finally:
+        emulator.stop()
+    # Then the one that gave up says so, with its attempts and the rule; the deleted one is not "given up"
+    assert gave_up["task"] is None
+    assert gave_up["ending"] == {
+        "outcome": "gave_up",
+        "attempts": 2,
+        "rule": "max_attempts 2",
+        "summary": "gave up after 2 attempts: max_attempts 2 reached",
+    }
+    assert [(a["attempt"], a["status"]) for a in gave_up["attempts"]] == [(2, 500), (1, 500)]
+    assert (gone["ending"]["outcome"], gone["ending"]["summary"]) == ("deleted", "deleted after 1 attempt")
+    # And the log says it once, at INFO
+    lines = [line for line in log.read_text().splitlines() if "gave up" in line]
+    assert lines == [lines[0]]
+    assert f"INFO cloudtasks_emu.engine.scheduler: gave up task={doomed.name} after 2 attempts" in lines[0]
+    assert lines[0].endswith("max_attempts 2 reached")
 
 
 def test_run_now_and_delete_from_the_dashboard(

@@ -75,6 +75,7 @@ def test_dashboard_answers_where_is_my_task_and_why_it_failed(own_server: Emulat
         assert seen["firstAttemptUrl"] == f"{handler.url}/orders/charge"
         assert sorted(seen["feed"]) == ["200", "200", "500"]
         assert seen["failedOnly"] == ["500"]
+        assert seen["gone"] == ["finished", "Succeeded on attempt 2."]
         assert seen["clockBefore"] != seen["clockAfter"]
         assert (seen["paused"], seen["resumed"], seen["errors"]) == (True, True, [])
         assert (seen["filtered"], seen["queues"]) == (1, 1 + others)

@@ -292,3 +292,42 @@ def test_sigterm_lets_an_in_flight_delivery_finish(handler: RecordingHandler) ->
     emulator.terminate()
     handler.release_held("/slow-finish")
     assert emulator.stop() == 0
+
+
+def test_harness_calls_take_a_unique_queue_id(handler: RecordingHandler) -> None:
+    # Given queues "orders" (one) and "emails" (in two projects), and a task delivered on "orders"
+    orders, emails_a, emails_b = (
+        f"projects/{p}/locations/us-central1/queues/{q}" for p, q in [("a", "orders"), ("a", "emails"), ("b", "emails")]
+    )
+    emulator = EmulatorProcess("--virtual-clock", *(f"--queue={q}" for q in (orders, emails_a, emails_b)))
+    try:
+        with __import__("grpc").insecure_channel(emulator.grpc) as channel:
+            client = make_client(tasks_v2, channel)
+            url = f"{handler.url}/short-id"
+            client.create_task(parent=orders, task=tasks_v2.Task(http_request=tasks_v2.HttpRequest(url=url)))
+        # Then every harness call takes the unique ID "orders" for the full name
+        emulator.drain("orders")
+        assert [(a["queue"], a["status"]) for a in emulator.attempts("orders")] == [(orders, 200)]
+        assert emulator.faults.fail("UNAVAILABLE", queue="orders", times=1)["queue"] == "orders"
+        emulator.faults.clear()
+        # And a shared ID is refused with the names it matches, by every call
+        calls = [
+            lambda: emulator.drain("emails"),
+            lambda: emulator.attempts("emails"),
+            lambda: emulator.reset("emails"),
+        ]
+        for call in calls:
+            with pytest.raises(LookupError) as refused:
+                call()
+            assert f"{emails_a}, {emails_b}" in str(refused.value)
+        with pytest.raises(ValueError, match=f"{emails_a}, {emails_b}"):
+            emulator.faults.fail("UNAVAILABLE", queue="emails")
+        answer = emulator.call("POST", "/_emu/drain", {"queue": "emails"})
+        assert (answer["error"]["status"], answer["matching_queues"]) == ("INVALID_ARGUMENT", [emails_a, emails_b])
+        # And an unknown ID still names the closest queues; a unique one resets its queue
+        with pytest.raises(LookupError, match=orders):
+            emulator.drain("order")
+        emulator.reset("orders")
+        assert emulator.call("POST", "/_emu/drain", {"queue": orders})["error"]["code"] == 404
+    finally:
+        emulator.stop()

@@ -18,17 +18,20 @@ QUEUE = f"{PARENT}/queues/q"
 
 @dataclass
 class ScriptedDeliver:
-    """Answers attempts from `statuses` in order (200 once it runs out); `hold` keeps attempts in flight."""
+    """Answers attempts from `statuses` in order (200 once it runs out); `hold` keeps attempts in flight.
+    `holds` holds attempts one by one, in the order they start (None: not held); `hold` after it runs out."""
 
     statuses: list[int] = field(default_factory=list)
     seen: list[tuple[str, AttemptContext]] = field(default_factory=list)
     hold: asyncio.Event | None = None
+    holds: list[asyncio.Event | None] = field(default_factory=list)
 
     async def __call__(self, queue: Queue, task: Task, context: AttemptContext, outcome: Outcome) -> None:
         self.seen.append((task.name.rsplit("/", 1)[1], context))
         outcome.url = f"http://handler/{task.name.rsplit('/', 1)[1]}"
-        if self.hold is not None:
-            await self.hold.wait()
+        hold = self.holds.pop(0) if self.holds else self.hold
+        if hold is not None:
+            await hold.wait()
         outcome.status = self.statuses.pop(0) if self.statuses else 200
 
     def names(self) -> list[str]:

@@ -136,6 +136,35 @@ def test_two_leases_at_once_never_take_the_same_task(fresh_url: str) -> None:
         b.close()
 
 
+def test_a_change_never_writes_over_another_connections_write_in_between(fresh_url: str) -> None:
+    a, b = PostgresStorage(fresh_url), PostgresStorage(fresh_url)
+    try:
+        a.put_queue(Queue(name=Q))
+        name = f"{Q}/tasks/t"
+        a.insert_task(Q, Task(name=name, payload=AppEngineRequest(), schedule_us=1, create_us=1))
+        reads: list[int] = []
+
+        def count(task: Task) -> None:
+            task.response_count += 1
+
+        def count_after_b(task: Task) -> None:
+            reads.append(task.response_count)
+            if len(reads) == 1:  # another process settles its attempt between this read and this write
+                b.change_task(name, count)
+            task.response_count += 1
+
+        changed = a.change_task(name, count_after_b)
+        assert reads == [0, 1]  # read again after b's write
+        assert changed is not None
+        assert changed.response_count == 2
+        stored = b.get_task(name)
+        assert stored is not None
+        assert stored.response_count == 2
+    finally:
+        a.close()
+        b.close()
+
+
 def test_an_unknown_schema_version_is_refused(fresh_url: str) -> None:
     PostgresStorage(fresh_url).close()
     with psycopg.connect(fresh_url, autocommit=True) as db:

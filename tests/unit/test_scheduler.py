@@ -11,7 +11,7 @@ from engine_harness import PARENT, QUEUE, ScriptedDeliver, start_engine
 from cloudtasks_emu.clock import FakeClock
 from cloudtasks_emu.engine.storage import Storage
 from cloudtasks_emu.errors import EmuError
-from cloudtasks_emu.model import Queue, QueueState, RetryPolicy
+from cloudtasks_emu.model import Queue, QueueState, RateLimits, RetryPolicy
 
 
 def make_queue(store: Storage, clock: FakeClock, deliver: ScriptedDeliver | None = None, **retry: float):  # type: ignore[no-untyped-def]
@@ -89,6 +89,48 @@ async def test_run_task_counts_the_attempt_in_the_store(store: Storage) -> None:
     hold.set()
     await engine.drain()
     assert store.get_task(f"{QUEUE}/tasks/t") is None
+
+
+async def ticks(n: int = 10) -> None:
+    for _ in range(n):
+        await asyncio.sleep(0)
+
+
+async def test_run_task_on_a_task_in_flight_keeps_the_concurrency_cap(store: Storage) -> None:
+    first = asyncio.Event()
+    engine = start_engine(store, FakeClock(1000.0), ScriptedDeliver(holds=[first, None]))
+    engine.service.create_queue(PARENT, Queue(name=QUEUE, rate=RateLimits(max_concurrent_dispatches=1)))
+    engine.push_task("a")
+    engine.push_task("b")
+    await ticks()
+    assert engine.deliver.names() == ["a"]
+    # When RunTask's extra attempt of the task in flight ends while its first attempt still runs
+    engine.service.run_task(f"{QUEUE}/tasks/a")
+    await ticks()
+    # Then the one slot is still taken: b waits for the first attempt
+    assert engine.deliver.names() == ["a", "a"]
+    rt = engine.scheduler.runtimes[QUEUE]
+    assert engine.scheduler.dispatch_stats(rt)[1] == 1
+    first.set()
+    await engine.drain()
+    assert engine.deliver.names() == ["a", "a", "b"]
+    assert engine.scheduler.dispatch_stats(rt)[1] == 0
+
+
+async def test_overlapping_attempts_of_run_task_both_count(store: Storage) -> None:
+    first = asyncio.Event()
+    deliver = ScriptedDeliver(statuses=[500, 500], holds=[first, None])
+    engine = make_queue(store, FakeClock(1000.0), deliver, min_backoff_s=100)
+    engine.push_task("t")
+    await ticks()
+    engine.service.run_task(f"{QUEUE}/tasks/t")  # answered at once, while the first attempt is held
+    await ticks()
+    first.set()  # the slower attempt ends last
+    await engine.drain()
+    assert engine.deliver.names() == ["t", "t"]
+    stored = store.get_task(f"{QUEUE}/tasks/t")
+    assert stored is not None
+    assert (stored.dispatch_count, stored.response_count) == (2, 2)
 
 
 async def test_a_restart_rebuilds_the_heaps_and_fires_future_tasks_when_due(

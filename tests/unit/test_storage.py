@@ -1,4 +1,4 @@
-"""The storage contract: the same bodies run against every backend (memory, sqlite)."""
+"""The storage contract: the same bodies run against every backend (memory, sqlite, postgres)."""
 
 from __future__ import annotations
 
@@ -167,6 +167,32 @@ def test_update_task_writes_back_and_reports_a_gone_task(store: Storage) -> None
     assert store.pending_schedule(Q) == [(99, read.name)]
     assert not store.update_task(task("never"))
     assert store.get_task(f"{Q}/tasks/never") is None
+
+
+def test_change_task_changes_the_stored_task_not_a_copy_read_before(store: Storage) -> None:
+    store.put_queue(Queue(name=Q))
+    store.insert_task(Q, task("a"))
+    name = f"{Q}/tasks/a"
+    stale = store.get_task(name)
+    assert stale is not None
+
+    def count(stored: Task) -> None:
+        stored.response_count += 1
+        stored.schedule_us += 10
+
+    # Given two changes, as two attempts of one task ending one after the other
+    assert store.change_task(name, count) is not None
+    changed = store.change_task(name, count)
+    # Then each applied to what the other wrote
+    assert changed is not None
+    assert (changed.response_count, changed.schedule_us) == (2, 25)
+    again = store.get_task(name)
+    assert again is not None
+    assert (again.response_count, again.schedule_us) == (2, 25)
+    assert store.pending_schedule(Q) == [(25, name)]
+    called: list[Task] = []
+    assert store.change_task(f"{Q}/tasks/never", called.append) is None
+    assert called == []
 
 
 def test_remove_task_is_false_for_a_missing_task(store: Storage) -> None:

@@ -177,7 +177,11 @@ export function taskPage(main, name) {
     const t = data.task;
     const attempts = h("div", {}, data.attempts.length ? data.attempts.map(attemptCard) : h("p", { class: "muted" }, "No attempt yet."));
     if (!t) {
-      holder.replaceChildren(h("p", { class: "badge st-ok", id: "gone" }, "finished"), h("p", {}, data.gone),
+      // The API's NOT_FOUND text says "completed or deleted"; the attempts say which, and which rule stopped it.
+      const end = data.ending;
+      const [cls, label] = { succeeded: ["st-ok", "finished"], gave_up: ["st-5xx", "given up"] }[end.outcome] || ["st-error", "deleted"];
+      holder.replaceChildren(h("p", { class: `badge ${cls}`, id: "gone", "data-outcome": end.outcome }, label),
+        h("p", { id: "ending" }, `${end.summary[0].toUpperCase()}${end.summary.slice(1)}.`), h("p", { class: "muted" }, data.gone),
         h("h2", {}, "Attempts"), attempts);
       return;
     }

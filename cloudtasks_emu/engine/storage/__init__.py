@@ -2,6 +2,8 @@
 
 Callers hold a `Storage`, never a backend class. Every change is an explicit write (read, change,
 `update_task(task)` / `put_queue(queue)`); nothing may rely on two reads returning the same object.
+A change that must not lose another writer's (an attempt's outcome, while RunTask's attempt of the same
+task may end first) goes through `change_task`, which reads and writes as one step.
 """
 
 from __future__ import annotations
@@ -67,6 +69,12 @@ class Storage(Protocol):
 
     def update_task(self, task: Task) -> bool:
         """Write back a changed task; False when it is gone."""
+        ...
+
+    def change_task(self, name: str, change: Callable[[Task], None]) -> Task | None:
+        """Apply `change` to the stored task and write it back, with no other write of the task in
+        between (a store shared by processes may call `change` again, on a fresher read): the task as
+        written, or None when it is gone (then `change` is not called)."""
         ...
 
     def remove_task(self, name: str, tombstone_until_us: int) -> bool:

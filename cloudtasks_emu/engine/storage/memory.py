@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from sortedcontainers import SortedDict
 
@@ -103,6 +103,12 @@ class MemoryStorage:
             return False
         tasks[task.name] = task
         return True
+
+    def change_task(self, name: str, change: Callable[[Task], None]) -> Task | None:
+        task = self.get_task(name)
+        if task is not None:
+            change(task)  # the stored object itself: nothing to write back
+        return task
 
     def _forget(self, task: Task) -> None:
         self._task_count -= 1

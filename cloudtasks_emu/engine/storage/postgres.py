@@ -17,9 +17,10 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
+from ...errors import Code, EmuError
 from ...model import PullMessage, Queue, Task, task_size
-from . import Inserted, Usage
-from .postgres_schema import CHANNEL, connect, ensure_schema, unavailable
+from . import Inserted, StorageError, Usage
+from .postgres_schema import CHANNEL, UNAVAILABLE, connect, ensure_schema, unavailable
 from .postgres_shared import SharedOperations
 from .records import dumps, load_queue, load_task
 
@@ -67,7 +68,10 @@ class PostgresStorage(SharedOperations):
     def _conn(self) -> Any:
         if self._broken:
             self._db.close()
-            self._db = connect(self.url)
+            try:
+                self._db = connect(self.url)
+            except StorageError as error:  # still down: the caller may retry, as for the first lost call
+                raise EmuError(Code.UNAVAILABLE, f"{UNAVAILABLE}: {error.message}") from error
             self.backend_pid = self._db.info.backend_pid
             self._broken = False
             self._cursor = None
@@ -155,19 +159,17 @@ class PostgresStorage(SharedOperations):
         """Rows of `table` named strictly between `low` and `high`, in name order, _CHUNK at a time
         (so no cursor stays open while the caller writes)."""
         while True:
-            rows = (
-                self._conn()
-                .execute(
-                    f"SELECT name, data FROM {table} WHERE name > %s AND name < %s ORDER BY name LIMIT %s",
-                    (low, high, _CHUNK),
-                )
-                .fetchall()
-            )
+            rows = self._page(table, low, high)
             for _, data in rows:
                 yield load(data)
             if len(rows) < _CHUNK:
                 return
             low = rows[-1][0]
+
+    @unavailable
+    def _page(self, table: str, low: str, high: str) -> list[tuple[str, str]]:
+        sql = f"SELECT name, data FROM {table} WHERE name > %s AND name < %s ORDER BY name LIMIT %s"
+        return list(self._conn().execute(sql, (low, high, _CHUNK)).fetchall())
 
     @unavailable
     def push_queue_names(self) -> list[str]:
@@ -213,6 +215,23 @@ class PostgresStorage(SharedOperations):
             "UPDATE tasks SET schedule_us = %s, data = %s WHERE name = %s", (task.schedule_us, dumps(task), task.name)
         )
         return bool(cursor.rowcount == 1)
+
+    @unavailable
+    def change_task(self, name: str, change: Callable[[Task], None]) -> Task | None:
+        # Optimistic: the write goes only if the row is still the one read (its xmin); a miss means
+        # another process wrote it meanwhile, so read it again. Two round trips, no lock held.
+        while True:
+            row = self._one("SELECT xmin::text, data FROM tasks WHERE name = %s", (name,))
+            if row is None:
+                return None
+            task = load_task(row[1])
+            change(task)
+            written = self._one(
+                "UPDATE tasks SET schedule_us = %s, data = %s WHERE name = %s AND xmin::text = %s RETURNING 1",
+                (task.schedule_us, dumps(task), name, row[0]),
+            )
+            if written is not None:
+                return task
 
     @unavailable
     def remove_task(self, name: str, tombstone_until_us: int) -> bool:

@@ -21,6 +21,7 @@ SCHEMA = "cloudtasks_emu"
 SCHEMA_VERSION = 2
 SCHEMA_LOCK = 0x43544531  # advisory lock key held while one process creates the schema
 CHANNEL = "cloudtasks_emu"  # LISTEN/NOTIFY channel of the group
+UNAVAILABLE = "The database is unavailable"  # how an UNAVAILABLE of the store's begins
 
 _TABLES = """
 CREATE TABLE schema_version (version integer NOT NULL);
@@ -123,7 +124,7 @@ def unavailable(method: Callable[P, R]) -> Callable[P, R]:
         except Exception as error:
             if type(error).__module__.startswith("psycopg") and getattr(args[0], "_db", None) is not None:
                 args[0]._reconnect_later(error)  # type: ignore[attr-defined]
-                raise EmuError(Code.UNAVAILABLE, f"The database is unavailable: {error}".strip()) from error
+                raise EmuError(Code.UNAVAILABLE, f"{UNAVAILABLE}: {error}".strip()) from error
             raise
 
     return wrapper

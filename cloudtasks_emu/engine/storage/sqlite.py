@@ -11,7 +11,7 @@ import contextlib
 import fcntl
 import os
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from ...model import Queue, Task, task_size
 from . import Inserted, StorageError, Usage
@@ -147,6 +147,14 @@ class SqliteStorage:
             "UPDATE tasks SET schedule_us = ?, data = ? WHERE name = ?", (task.schedule_us, dumps(task), task.name)
         )
         return cursor.rowcount == 1
+
+    def change_task(self, name: str, change: Callable[[Task], None]) -> Task | None:
+        # One connection, used on one thread, and no await in between: no write can come between.
+        task = self.get_task(name)
+        if task is not None:
+            change(task)
+            self.update_task(task)
+        return task
 
     def remove_task(self, name: str, tombstone_until_us: int) -> bool:
         with self._tx() as db:
