@@ -3,10 +3,7 @@ that ends meanwhile is made again, and the emulator serves again by itself once 
 
 from __future__ import annotations
 
-import json
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,7 +16,7 @@ from google.cloud import tasks_v2
 from cloudtasks_emu.testing import EmulatorProcess, RecordingHandler
 from tests.postgres_server import PostgresServer
 
-from .conftest import PARENT, make_client, unique_queue_name
+from .conftest import PARENT, http_call, make_client, unique_queue_name
 
 HELD = "/held-through-outage"
 
@@ -32,15 +29,8 @@ def postgres() -> Iterator[PostgresServer]:
 
 
 def rest(server: EmulatorProcess, method: str, path: str, body: dict[str, Any] | None = None) -> tuple[int, Any]:
-    data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(f"{server.http}/v2/{path}", data=data, method=method)
-    request.add_header("Content-Type", "application/json")
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return response.status, json.load(response)
-    except urllib.error.HTTPError as error:
-        with error:
-            return error.code, json.load(error)
+    answer = http_call(server.http, method, f"/v2/{path}", body)
+    return answer.status, answer.json()
 
 
 def wait_for_text(log: Path, texts: tuple[str, ...], timeout_s: float = 20.0) -> str:
