@@ -20,7 +20,8 @@ from cloudtasks_emu.testing import RecordingHandler
 
 ROOT = Path(__file__).resolve().parents[2]
 BASE = os.environ.get("CLOUDTASKS_EMU_TEST_BASE", "cloudtasks-emu-base:bookworm")
-IMAGE = "cloudtasks-emu:test"
+# A tag of its own lets several checkouts build their images side by side.
+IMAGE = os.environ.get("CLOUDTASKS_EMU_TEST_IMAGE", "cloudtasks-emu:test")
 # Building reinstalls the package from PyPI whenever its source changed.
 BUILD_TIMEOUT_S = 540
 
