@@ -10,12 +10,12 @@ from typing import Any
 import grpc
 from google.cloud.location import locations_pb2
 from google.longrunning import operations_pb2
-from google.protobuf import message_factory
 from google.protobuf.descriptor import ServiceDescriptor
 from google.protobuf.message import DecodeError
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection
+from grpc_reflection.v1alpha import reflection, reflection_pb2
 
+from .. import pool
 from ..errors import EmuError, grpc_trailers
 from ..faults import Faults
 from .edge import Call, invoke
@@ -57,11 +57,10 @@ def service_handler(service: ServiceDescriptor, target: object, faults: Faults) 
     """Route every method of `service` to target.<snake_case name>, or UNIMPLEMENTED if it has none."""
     methods = {}
     for method in service.methods:
-        request_cls = message_factory.GetMessageClass(method.input_type)
-        response_cls = message_factory.GetMessageClass(method.output_type)
+        request_cls = pool.message_class(method.input_type)
         methods[method.name] = grpc.unary_unary_rpc_method_handler(
             _unary(getattr(target, snake(method.name), None), method.name, request_cls, faults),
-            response_serializer=response_cls.SerializeToString,
+            response_serializer=pool.serialize,
         )
     return grpc.method_handlers_generic_handler(service.full_name, methods)
 
@@ -77,7 +76,10 @@ async def start_grpc(
     names = [service.full_name for service, _ in apis]
     for name in ["", *names]:
         await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
-    reflection.enable_server_reflection([*names, health.SERVICE_NAME, reflection.SERVICE_NAME], server)
+    # Reflection reads our pool, where our protos are; the other services' files join them there.
+    for file in [*(service.file for service, _ in apis), health_pb2.DESCRIPTOR, reflection_pb2.DESCRIPTOR]:
+        pool.adopt(file.name)
+    reflection.enable_server_reflection([*names, health.SERVICE_NAME, reflection.SERVICE_NAME], server, pool.POOL)
     bound = []
     for address in addresses:
         try:

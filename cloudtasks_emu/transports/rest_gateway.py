@@ -23,6 +23,7 @@ from google.longrunning import operations_pb2
 from google.protobuf import descriptor_pb2, descriptor_pool, json_format, message_factory
 from google.protobuf.message import Message
 
+from .. import pool
 from ..errors import Code, EmuError, invalid
 from ..faults import Faults
 from .edge import Apis, Call, error_response, invoke
@@ -150,7 +151,7 @@ def build_routes(apis: Apis) -> list[Route]:
     for version, api in apis.versions.items():
         for method in api.pb.DESCRIPTOR.services_by_name["CloudTasks"].methods:
             rule = method.GetOptions().Extensions[annotations_pb2.http]
-            request_type = message_factory.GetMessageClass(method.input_type)
+            request_type = pool.message_class(method.input_type)
             call = getattr(api, snake(method.name), None)
             routes += _routes_of(method.name, rule, version, request_type, call)
         extras: dict[str, tuple[type[Message], Call, Reply]] = {
@@ -183,7 +184,7 @@ def _firebase_routes(api: CloudTasksApi) -> list[Route]:
         rule.CopyFrom(method.GetOptions().Extensions[annotations_pb2.http])
         kind = rule.WhichOneof("pattern")
         setattr(rule, kind, getattr(rule, kind).removeprefix("/v2"))
-        routes += _routes_of(rpc, rule, "v2", message_factory.GetMessageClass(method.input_type), call, reply)
+        routes += _routes_of(rpc, rule, "v2", pool.message_class(method.input_type), call, reply)
     return routes
 
 
@@ -277,8 +278,8 @@ async def _transcode(route: Route, values: list[str], request: web.Request) -> M
             if raw_body:
                 _fill_http_body(target, raw, request.headers.get("Content-Type", ""))
             elif raw.strip():
-                json_format.ParseDict(json_object(raw), target)
-        json_format.ParseDict(_query(request.query), message)
+                json_format.ParseDict(json_object(raw), target, descriptor_pool=pool.POOL)
+        json_format.ParseDict(_query(request.query), message, descriptor_pool=pool.POOL)
     except (ValueError, json_format.ParseError) as error:
         raise invalid(f"Invalid JSON payload received. {error}") from error
     for field, value in zip(route.fields, values, strict=True):
@@ -318,7 +319,8 @@ def add_rest_routes(app: web.Application, apis: Apis, faults: Faults) -> None:
             result = await invoke(route.rpc, route.call, message, faults)
         except EmuError as error:
             return error_response(error)
-        payload = json_format.MessageToDict(result, use_integers_for_enums=int_enums)
+        # Our pool resolves the Any payloads (Batch operations' metadata and response are our types).
+        payload = json_format.MessageToDict(result, use_integers_for_enums=int_enums, descriptor_pool=pool.POOL)
         return web.json_response(route.reply(payload))
 
     for prefix in PREFIXES:

@@ -1,7 +1,5 @@
-"""Importing every cloudtasks_emu module in a fresh interpreter never loads the official client.
-
-Our _pb modules and google-cloud-tasks register the same proto names in protobuf's default pool,
-so one process can never hold both.
+"""Importing every cloudtasks_emu module in a fresh interpreter never loads the official client,
+and both load side by side: our _pb modules live in a descriptor pool of their own (cloudtasks_emu.pool).
 """
 
 from __future__ import annotations
@@ -54,3 +52,21 @@ def test_package_never_imports_official_client() -> None:
 def test_check_detects_official_client() -> None:
     # Guards the guard: the same script does see the official client when it is imported.
     assert "google.cloud.tasks_v2" in import_all("google.cloud.tasks_v2")["official"]
+
+
+def test_official_client_and_our_protos_share_one_interpreter() -> None:
+    # Both orders: before the private pool, the second import failed on a duplicate symbol
+    # (google.cloud.tasks.v2.HttpMethod) in protobuf's default pool.
+    for first, second in (("google.cloud.tasks_v2", "cloudtasks_emu"), ("cloudtasks_emu", "google.cloud.tasks_v2")):
+        script = (
+            f"import importlib; importlib.import_module({first!r}); importlib.import_module({second!r})\n"
+            "import google.cloud.tasks_v2 as official\n"
+            "from cloudtasks_emu._pb.v2 import cloudtasks_pb2 as ours\n"
+            "wire = ours.Task(name='q/tasks/t', http_request=ours.HttpRequest(url='http://x')).SerializeToString()\n"
+            "print(official.Task.deserialize(wire).http_request.url)\n"
+        )
+        proc = subprocess.run(
+            [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=False, timeout=60
+        )
+        assert proc.returncode == 0, proc.stderr
+        assert proc.stdout.strip() == "http://x"
