@@ -18,9 +18,9 @@ import sys
 import urllib.error
 import urllib.request
 from collections.abc import Coroutine, Mapping
-from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
+from . import __version__
 from .app import Emulator, host_port
 from .config import Settings
 from .engine.storage import describe_storage
@@ -32,10 +32,7 @@ _FALSE = {"0", "false", "no", "off", ""}
 
 
 def package_version() -> str:
-    try:
-        return version("cloudtasks-emu")
-    except PackageNotFoundError:  # run from a source tree that was never installed
-        return "unknown"
+    return __version__
 
 
 def port(text: str) -> int:
