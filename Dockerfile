@@ -8,7 +8,7 @@ FROM ${BASE} AS builder
 ARG EXTRAS=""
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 RUN python3 -m venv /opt/venv
-COPY pyproject.toml README.md /src/
+COPY pyproject.toml README.md LICENSE /src/
 COPY cloudtasks_emu /src/cloudtasks_emu
 RUN /opt/venv/bin/pip install --quiet "/src${EXTRAS}" \
  && /opt/venv/bin/pip uninstall --quiet --yes pip setuptools \

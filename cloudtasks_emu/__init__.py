@@ -14,7 +14,9 @@ if TYPE_CHECKING:
     from .config import Settings
     from .patch import patch_clients
 
-__all__ = ["Emulator", "Settings", "client", "patch_clients"]
+__all__ = ["Emulator", "Settings", "__version__", "client", "patch_clients"]
+# The one place for the version: pyproject.toml reads it, and so do `--version` and the start line.
+__version__ = "0.1.0"
 
 
 def __getattr__(name: str) -> Any:

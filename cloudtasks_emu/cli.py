@@ -18,9 +18,9 @@ import sys
 import urllib.error
 import urllib.request
 from collections.abc import Coroutine, Mapping
-from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
+from . import __version__
 from .app import Emulator, host_port
 from .config import Settings
 from .engine.storage import describe_storage
@@ -32,10 +32,7 @@ _FALSE = {"0", "false", "no", "off", ""}
 
 
 def package_version() -> str:
-    try:
-        return version("cloudtasks-emu")
-    except PackageNotFoundError:  # run from a source tree that was never installed
-        return "unknown"
+    return __version__
 
 
 def port(text: str) -> int:
@@ -240,6 +237,20 @@ def start_line(settings: Settings, ready: dict[str, Any]) -> str:
     return f"cloudtasks-emu {package_version()}: {listens}; storage {storage}; clock {clock}"
 
 
+def ready_json(emulator: Emulator) -> dict[str, Any]:
+    """The ready line's fields: the addresses really bound (`--port 0` picks a free port)."""
+    host = emulator.settings.host
+    return {
+        "ready": True,
+        "address": host_port(host, emulator.port),  # every client, every protocol
+        "port": emulator.port,
+        "grpc": host_port(host, emulator.grpc_port),
+        "http": f"http://{host_port(host, emulator.http_port)}",
+        "grpc_port": emulator.grpc_port,
+        "http_port": emulator.http_port,
+    }
+
+
 def write_ready_file(path: str, line: str) -> None:
     """Write whole or not at all, so that a shell step polling for the file never reads half a line."""
     partial = f"{path}.partial"
@@ -263,15 +274,7 @@ async def serve(settings: Settings, ready_file: str = "") -> None:
         loop.add_signal_handler(sig, on_signal)
     try:
         await emulator.start()
-        ready = {
-            "ready": True,
-            "address": host_port(settings.host, emulator.port),  # every client, every protocol
-            "port": emulator.port,
-            "grpc": host_port(settings.host, emulator.grpc_port),
-            "http": f"http://{host_port(settings.host, emulator.http_port)}",
-            "grpc_port": emulator.grpc_port,
-            "http_port": emulator.http_port,
-        }
+        ready = ready_json(emulator)
         line = json.dumps(ready)
         print(start_line(settings, ready), file=sys.stderr, flush=True)
         if ready_file:
@@ -304,14 +307,18 @@ def healthcheck(host: str, http_port: int, ready_file: str = "") -> int:
     return 0 if body.get("status") == "SERVING" else 1
 
 
-def _run(main: Coroutine[Any, Any, None]) -> None:
-    """Run on uvloop where it is installed (about a tenth less CPU per call), else on asyncio's loop."""
+def new_event_loop() -> asyncio.AbstractEventLoop:
+    """uvloop where it is installed (about a tenth less CPU per call), else asyncio's loop."""
     try:
         import uvloop
     except ImportError:
-        asyncio.run(main)
-    else:
-        uvloop.run(main)
+        return asyncio.new_event_loop()
+    return uvloop.new_event_loop()
+
+
+def _run(main: Coroutine[Any, Any, None]) -> None:
+    with asyncio.Runner(loop_factory=new_event_loop) as runner:
+        runner.run(main)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -1,9 +1,9 @@
 """pytest plugin (entry point `pytest11`): an emulator per session, reset before every test.
 
 Fixtures:
-    cloudtasks_emulator  the running emulator (EmulatorProcess): `.grpc`, `.http`, `.now()`, `.advance(s)`,
-                         `.drain(queue)`, `.attempts(queue)`, `.reset()`. Before each test it is reset to
-                         its start-up state (the queues of `cloudtasks_emu_args` come back as declared)
+    cloudtasks_emulator  the running emulator (EmulatorProcess or InProcessEmulator): `.grpc`, `.http`,
+                         `.now()`, `.advance(s)`, `.drain(queue)`, `.attempts(queue)`, `.reset()`. Before each test it
+                         is reset to its start-up state (the queues of `cloudtasks_emu_args` come back as declared)
                          and its virtual clock moves to real now, so code that computes `now + delay`
                          from the real clock sees the same time as the emulator. CLOUD_TASKS_EMULATOR_HOST
                          and CLOUD_TASKS_EMULATOR_HTTP_HOST point at it.
@@ -15,6 +15,11 @@ Fixtures:
                          endpoint (as frameworks build them) talk to the emulator.
 The emulator runs with --virtual-clock (time moves with `.advance`); add flags with the ini option
 `cloudtasks_emu_args`, e.g. `cloudtasks_emu_args = --queue projects/p/locations/l/queues/q`.
+With the ini option `cloudtasks_emu_in_process = true` (or `-o cloudtasks_emu_in_process=true`) the
+emulator runs in the test process itself (InProcessEmulator): ready in a fraction of a process start,
+sharing the interpreter (and its GIL) with the tests; the default, a subprocess, keeps it apart.
+`cloudtasks_patch` and the client helper (`cloudtasks_emu.client`) need the official client library:
+install with `pip install 'cloudtasks-emu[client]'`.
 """
 
 from __future__ import annotations
@@ -26,18 +31,33 @@ from collections.abc import Iterator
 import pytest
 
 from .patch import patch_clients
-from .testing import EmulatorProcess, FaultInjector, RecordingHandler
+from .testing import EmulatorHarness, EmulatorProcess, FaultInjector, RecordingHandler
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("cloudtasks_emu_args", "extra arguments for `cloudtasks-emu start`", default="")
+    parser.addini(
+        "cloudtasks_emu_in_process",
+        "run the emulator in the test process (a thread) instead of a subprocess",
+        type="bool",
+        default=False,
+    )
+
+
+def start_emulator(config: pytest.Config, *flags: str) -> EmulatorHarness:
+    """The session's emulator, in a subprocess or (cloudtasks_emu_in_process) in this process."""
+    args = [*flags, *shlex.split(str(config.getini("cloudtasks_emu_args")))]
+    if config.getini("cloudtasks_emu_in_process"):
+        from .inprocess import InProcessEmulator  # loads the emulator itself: only when asked for
+
+        return InProcessEmulator(*args)
+    return EmulatorProcess(*args)
 
 
 @pytest.fixture(scope="session")
-def _cloudtasks_session(pytestconfig: pytest.Config) -> Iterator[tuple[EmulatorProcess, RecordingHandler]]:
+def _cloudtasks_session(pytestconfig: pytest.Config) -> Iterator[tuple[EmulatorHarness, RecordingHandler]]:
     handler = RecordingHandler().start()
-    extra = shlex.split(str(pytestconfig.getini("cloudtasks_emu_args")))
-    emulator = EmulatorProcess("--virtual-clock", "--app-engine-url", handler.url, *extra)
+    emulator = start_emulator(pytestconfig, "--virtual-clock", "--app-engine-url", handler.url)
     saved = {k: os.environ.get(k) for k in ("CLOUD_TASKS_EMULATOR_HOST", "CLOUD_TASKS_EMULATOR_HTTP_HOST")}
     os.environ["CLOUD_TASKS_EMULATOR_HOST"] = emulator.grpc
     os.environ["CLOUD_TASKS_EMULATOR_HTTP_HOST"] = emulator.http.removeprefix("http://")
@@ -54,7 +74,7 @@ def _cloudtasks_session(pytestconfig: pytest.Config) -> Iterator[tuple[EmulatorP
 
 
 @pytest.fixture
-def cloudtasks_emulator(_cloudtasks_session: tuple[EmulatorProcess, RecordingHandler]) -> EmulatorProcess:
+def cloudtasks_emulator(_cloudtasks_session: tuple[EmulatorHarness, RecordingHandler]) -> EmulatorHarness:
     emulator, handler = _cloudtasks_session
     emulator.reset()
     handler.clear()
@@ -63,20 +83,20 @@ def cloudtasks_emulator(_cloudtasks_session: tuple[EmulatorProcess, RecordingHan
 
 @pytest.fixture
 def cloudtasks_handler(
-    cloudtasks_emulator: EmulatorProcess, _cloudtasks_session: tuple[EmulatorProcess, RecordingHandler]
+    cloudtasks_emulator: EmulatorHarness, _cloudtasks_session: tuple[EmulatorHarness, RecordingHandler]
 ) -> RecordingHandler:
     return _cloudtasks_session[1]
 
 
 @pytest.fixture
-def cloudtasks_faults(cloudtasks_emulator: EmulatorProcess) -> Iterator[FaultInjector]:
+def cloudtasks_faults(cloudtasks_emulator: EmulatorHarness) -> Iterator[FaultInjector]:
     faults = cloudtasks_emulator.faults
     yield faults
     faults.clear()
 
 
 @pytest.fixture
-def cloudtasks_patch(cloudtasks_emulator: EmulatorProcess) -> Iterator[EmulatorProcess]:
+def cloudtasks_patch(cloudtasks_emulator: EmulatorHarness) -> Iterator[EmulatorHarness]:
     undo = patch_clients()
     try:
         yield cloudtasks_emulator

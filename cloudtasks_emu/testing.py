@@ -1,6 +1,8 @@
-"""Test helpers for users' suites (and ours): the emulator as a subprocess, and a recording handler.
+"""Test helpers for users' suites (and ours): the emulator as a subprocess or in this process, and a
+recording handler.
 
-Imports neither the generated protos nor the official client, so it is safe in any test process.
+Imports neither the generated protos nor the official client, so it is safe in any test process;
+`InProcessEmulator` (cloudtasks_emu/inprocess.py) loads the emulator itself when first named.
 """
 
 from __future__ import annotations
@@ -18,62 +20,50 @@ import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any, Self
 
 from aiohttp import web
 from multidict import CIMultiDict
 
+if TYPE_CHECKING:
+    from .inprocess import InProcessEmulator
 
-class EmulatorProcess:
-    """`cloudtasks-emu start` on free ports, with its admin API as methods."""
+__all__ = ["EmulatorHarness", "EmulatorProcess", "FaultInjector", "InProcessEmulator", "Received", "RecordingHandler"]
 
-    def __init__(self, *args: str, timeout_s: float = 20.0, stderr: IO[str] | None = None) -> None:
-        """Start it and wait for its ready line; `stderr` (an open file) receives its log."""
-        self._terminated = False
-        cmd = [sys.executable, "-m", "cloudtasks_emu", "start", "--port", "0", "--http-port", "0", *args]
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-        self.process = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=stderr, text=True, env=env)
-        lines: queue.Queue[str] = queue.Queue()
-        stdout = self.process.stdout
-        assert stdout is not None
-        threading.Thread(target=lambda: lines.put(stdout.readline()), daemon=True).start()
-        try:
-            ready = json.loads(lines.get(timeout=timeout_s))
-        except (queue.Empty, ValueError) as error:
-            self.stop()
-            raise RuntimeError(f"emulator did not start (exit code {self.process.returncode})") from error
-        self.ready: dict[str, Any] = ready  # the whole ready line
+
+def __getattr__(name: str) -> Any:
+    if name == "InProcessEmulator":
+        from .inprocess import InProcessEmulator
+
+        return InProcessEmulator
+    raise AttributeError(name)
+
+
+class EmulatorHarness:
+    """The emulator's admin API as methods: what `EmulatorProcess` and `InProcessEmulator` share.
+
+    A subclass starts an emulator, then calls `_ready(ready)` with its ready line, and gives `stop()`."""
+
+    ready: dict[str, Any]  # the whole ready line
+    address: str
+    grpc: str
+    http: str
+
+    def _ready(self, ready: dict[str, Any]) -> None:
+        self.ready = ready
         # One address serves every protocol: gRPC at host:port, REST and admin at http://host:port.
-        self.address: str = ready["address"]
-        self.grpc: str = self.address
-        self.http: str = f"http://{self.address}"
-
-    def terminate(self) -> None:
-        """Ask for a graceful stop (SIGTERM) once; a second signal would make it exit at once."""
-        if not self._terminated and self.process.poll() is None:
-            self._terminated = True
-            self.process.terminate()
-
-    def kill(self) -> int:
-        """SIGKILL, as a crash or `kill -9` would; returns the exit code."""
-        self.process.kill()
-        try:
-            return self.process.wait(timeout=10)
-        finally:
-            if self.process.stdout is not None:
-                self.process.stdout.close()
+        self.address = ready["address"]
+        self.grpc = self.address
+        self.http = f"http://{self.address}"
 
     def stop(self) -> int:
-        """SIGTERM, then wait (bounded); returns the exit code."""
-        self.terminate()
-        try:
-            return self.process.wait(timeout=10)
-        finally:
-            if self.process.poll() is None:
-                self.process.kill()
-                self.process.wait(timeout=10)
-            if self.process.stdout is not None:
-                self.process.stdout.close()
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
 
     def call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
         """One admin API call; answers with the JSON body, errors included."""
@@ -133,6 +123,54 @@ class EmulatorProcess:
         return FaultInjector(self)
 
 
+class EmulatorProcess(EmulatorHarness):
+    """`cloudtasks-emu start` on free ports, with its admin API as methods."""
+
+    def __init__(self, *args: str, timeout_s: float = 20.0, stderr: IO[str] | None = None) -> None:
+        """Start it and wait for its ready line; `stderr` (an open file) receives its log."""
+        self._terminated = False
+        cmd = [sys.executable, "-m", "cloudtasks_emu", "start", "--port", "0", "--http-port", "0", *args]
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        self.process = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=stderr, text=True, env=env)
+        lines: queue.Queue[str] = queue.Queue()
+        stdout = self.process.stdout
+        assert stdout is not None
+        threading.Thread(target=lambda: lines.put(stdout.readline()), daemon=True).start()
+        try:
+            ready = json.loads(lines.get(timeout=timeout_s))
+        except (queue.Empty, ValueError) as error:
+            self.stop()
+            raise RuntimeError(f"emulator did not start (exit code {self.process.returncode})") from error
+        self._ready(ready)
+
+    def terminate(self) -> None:
+        """Ask for a graceful stop (SIGTERM) once; a second signal would make it exit at once."""
+        if not self._terminated and self.process.poll() is None:
+            self._terminated = True
+            self.process.terminate()
+
+    def kill(self) -> int:
+        """SIGKILL, as a crash or `kill -9` would; returns the exit code."""
+        self.process.kill()
+        try:
+            return self.process.wait(timeout=10)
+        finally:
+            if self.process.stdout is not None:
+                self.process.stdout.close()
+
+    def stop(self) -> int:
+        """SIGTERM, then wait (bounded); returns the exit code."""
+        self.terminate()
+        try:
+            return self.process.wait(timeout=10)
+        finally:
+            if self.process.poll() is None:
+                self.process.kill()
+                self.process.wait(timeout=10)
+            if self.process.stdout is not None:
+                self.process.stdout.close()
+
+
 def _raise_unknown_queue(answer: Any) -> None:
     """LookupError for a queue that does not exist, or a queue ID that several queues share."""
     if isinstance(answer, dict) and ("known_queues" in answer or "matching_queues" in answer):
@@ -142,7 +180,7 @@ def _raise_unknown_queue(answer: Any) -> None:
 class FaultInjector:
     """Faults on demand through the admin API (/_emu/faults); each method returns the fault as JSON."""
 
-    def __init__(self, emulator: EmulatorProcess) -> None:
+    def __init__(self, emulator: EmulatorHarness) -> None:
         self.emulator = emulator
 
     def add(self, **fields: Any) -> dict[str, Any]:

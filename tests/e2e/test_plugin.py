@@ -98,3 +98,53 @@ def test_plugin_in_a_fresh_project(tmp_path: Path) -> None:
     summary = (result.stdout.strip().splitlines() or [""])[-1]
     assert re.search(r"\b1 failed, 4 passed\b", summary), result.stdout + result.stderr
     assert "FAILED test_user.py::test_e_forgets_the_typo_and_fails - LookupError" in result.stdout
+
+
+IN_PROCESS_TESTS = f'''
+import json
+import threading
+import urllib.request
+
+from cloudtasks_emu.testing import InProcessEmulator
+
+QUEUE = "{PARENT}/queues/declared"
+
+
+def test_in_this_process(cloudtasks_emulator, cloudtasks_handler):
+    assert isinstance(cloudtasks_emulator, InProcessEmulator)
+    assert any(t.name == "cloudtasks-emu" for t in threading.enumerate())
+    body = json.dumps({{"task": {{"httpRequest": {{"url": cloudtasks_handler.url + "/work"}}}}}}).encode()
+    request = urllib.request.Request(
+        f"{{cloudtasks_emulator.http}}/v2/{{QUEUE}}/tasks", data=body, headers={{"Content-Type": "application/json"}}
+    )
+    urllib.request.urlopen(request, timeout=30).close()
+    cloudtasks_emulator.drain(QUEUE)
+    assert len(cloudtasks_handler.requests_to("/work")) == 1
+
+
+def test_reset_between_tests(cloudtasks_emulator, cloudtasks_handler):
+    assert cloudtasks_emulator.attempts(QUEUE) == []
+    assert cloudtasks_handler.requests_to("/work") == []
+'''
+
+
+def test_plugin_runs_the_emulator_in_process_when_asked(tmp_path: Path) -> None:
+    # Given a project that asks for the emulator in its own test process
+    (tmp_path / "pytest.ini").write_text(
+        "[pytest]\nfilterwarnings = error\nasyncio_default_fixture_loop_scope = function\n"
+        f"cloudtasks_emu_in_process = true\ncloudtasks_emu_args = --queue {PARENT}/queues/declared\n"
+    )
+    (tmp_path / "test_user.py").write_text(textwrap.dedent(IN_PROCESS_TESTS))
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CLOUD_TASKS_EMULATOR", "PYTEST_"))}
+    # When its suite runs
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_user.py"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    # Then the tests see an emulator of their own process, delivering and reset between tests
+    summary = (result.stdout.strip().splitlines() or [""])[-1]
+    assert re.search(r"\b2 passed\b", summary), result.stdout + result.stderr
