@@ -8,9 +8,10 @@ if [ ! -x .venv/bin/python ]; then
 fi
 # shellcheck disable=SC1091
 . .venv/bin/activate
-STAMP=".venv/.installed$1-$(cat pyproject.toml | sha256sum | cut -c1-12)"
+STAMP=".venv/.installed$1-$(cat pyproject.toml constraints.txt | sha256sum | cut -c1-12)"
 if [ ! -f "$STAMP" ]; then
   python -m pip install --quiet --upgrade pip
-  python -m pip install --quiet -e ".$1"
+  # Our CI's pins: the package itself declares ranges (pyproject.toml).
+  python -m pip install --quiet -c constraints.txt -e ".$1"
   touch "$STAMP"
 fi
