@@ -15,6 +15,7 @@ from __future__ import annotations
 import functools
 import importlib.abc
 import importlib.machinery
+import inspect
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -77,8 +78,12 @@ def _patch(module: ModuleType, version: str) -> None:
         kind = transport or "grpc"
         host = _state.get("host")
         address = http_address(host) if kind == "rest" else grpc_address(host)
-        original(self, transport=transport_factory(version, kind, address), **kwargs)
+        made = transport_factory(version, kind, address)
+        original(self, transport=made if takes_callable else made(), **kwargs)
 
+    # Clients since early 2024 take a callable that builds the transport with the client's own
+    # client_info; google-cloud-tasks 2.16 takes only a name or a transport object.
+    takes_callable = "Callable" in str(inspect.signature(original).parameters["transport"].annotation)
     cls.__init__ = __init__
 
 

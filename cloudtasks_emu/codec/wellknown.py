@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 
-from google.protobuf.descriptor import Descriptor
+from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.duration_pb2 import Duration
 from google.protobuf.message import Message
 
@@ -13,6 +13,14 @@ from ..errors import invalid
 _MIN_SECONDS, _MAX_SECONDS = -62135596800, 253402300799  # 0001-01-01 to 9999-12-31, as RFC 3339 allows
 _MAX_DURATION_S = 315576000000  # 10000 years, the Duration limit
 _TIME_TYPES = ("google.protobuf.Timestamp", "google.protobuf.Duration")
+
+
+def _is_repeated(field: FieldDescriptor) -> bool:
+    """protobuf 6.31+ says so directly and deprecates `label`; older runtimes have only the label."""
+    repeated = getattr(field, "is_repeated", None)
+    if repeated is None:
+        return bool(getattr(field, "label") == FieldDescriptor.LABEL_REPEATED)  # noqa: B009 (typed without it)
+    return bool(repeated)
 
 
 @functools.cache  # a field name is camel-cased once, not on every request
@@ -63,7 +71,7 @@ def check_well_known(message: Message, path: str = "") -> None:
         if field.message_type.GetOptions().map_entry:
             items = list(value.values()) if field.message_type.fields_by_name["value"].message_type else []
         else:
-            items = list(value) if field.is_repeated else [value]
+            items = list(value) if _is_repeated(field) else [value]
         for item in items:
             kind = item.DESCRIPTOR.full_name
             if kind == "google.protobuf.Timestamp":

@@ -15,6 +15,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
+# project/ is a user's project, run inside the fresh virtualenvs, not by our own pytest.
+collect_ignore = ["project"]
 PIP_TIMEOUT_S = 600
 
 
