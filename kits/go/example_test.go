@@ -35,12 +35,10 @@ func TestSignupQueuesWelcomeEmail(t *testing.T) {
 	emu := cloudtasksemu.Run(t, cloudtasksemu.WithQueues(welcomeQueue), cloudtasksemu.WithHostNetwork())
 	worker := cloudtasksemu.NewRecorder(t)
 	app := &App{Tasks: emu.Client(), Queue: welcomeQueue, WorkerURL: worker.URL()}
-	if err := app.Signup(t.Context(), "ada@example.com"); err != nil {
-		t.Fatal(err)
-	}
+	err := app.Signup(t.Context(), "ada@example.com")
 	emu.Drain(welcomeQueue)
-	if got := worker.Requests("/welcome"); len(got) != 1 || string(got[0].Body) != "ada@example.com" {
-		t.Fatalf("the worker received %+v", got)
+	if got := worker.Requests("/welcome"); err != nil || len(got) != 1 || string(got[0].Body) != "ada@example.com" {
+		t.Fatalf("signup: %v; the worker received %+v", err, got)
 	}
 }
 
