@@ -1,7 +1,8 @@
 """The Go kit (kits/go) through `go test`, both ways: containers of our image, and a running emulator.
 
 scripts/deps/55-kit-go.sh fills the module and build caches; the runs here are offline (GOPROXY=off)
-with the installed Go (GOTOOLCHAIN=local). A failing `go test` fails with its own output.
+with the installed Go (GOTOOLCHAIN=local). The test binary (`go test -c`) is linked once, the slow
+part on a warm cache, and run twice. A failing run fails with its own output.
 """
 
 from __future__ import annotations
@@ -40,19 +41,34 @@ def go_env(**extra: str) -> dict[str, str]:
     return env
 
 
-def go_test(env: dict[str, str]) -> str:
+@pytest.fixture(scope="module")
+def kit_test(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The kit's test binary, as `go test` builds it: linked once, run both ways."""
+    env = go_env()
     if shutil.which("go", path=env.get("PATH")) is None:
         pytest.fail("go is not installed (scripts/deps/55-kit-go.sh names the version kits/go needs)")
-    command = ["go", "test", "-count=1", "-v", "-timeout", f"{GO_TEST_TIMEOUT_S - 60}s", "./..."]
+    binary = tmp_path_factory.mktemp("kit-go") / "kit.test"
+    run(["go", "test", "-c", "-o", str(binary), "."], env)
+    return binary
+
+
+def run(command: list[str], env: dict[str, str]) -> str:
+    """Run command in kits/go; a failure fails the test with the command's own output."""
     try:
         done = subprocess.run(
             command, cwd=KIT, env=env, capture_output=True, text=True, timeout=GO_TEST_TIMEOUT_S, check=False
         )
     except subprocess.TimeoutExpired as error:
-        pytest.fail(f"go test ran over {GO_TEST_TIMEOUT_S} s:\n{error.stdout!r}\n{error.stderr!r}")
+        pytest.fail(f"{' '.join(command)} ran over {GO_TEST_TIMEOUT_S} s:\n{error.stdout!r}\n{error.stderr!r}")
     output = done.stdout + done.stderr
     if done.returncode != 0:
-        pytest.fail(f"go test exited {done.returncode}:\n{output}")
+        pytest.fail(f"{' '.join(command)} exited {done.returncode}:\n{output}")
+    return output
+
+
+def go_test(binary: Path, env: dict[str, str]) -> str:
+    flags = ["-test.v", "-test.count=1", f"-test.timeout={GO_TEST_TIMEOUT_S - 60}s"]
+    output = run([str(binary), *flags], env)
     passed = re.findall(r"^--- PASS: ", output, re.MULTILINE)
     assert len(passed) >= MIN_PASSED, f"go test passed {len(passed)} tests, expected {MIN_PASSED}:\n{output}"
     assert not re.search(r"^--- SKIP: ", output, re.MULTILINE), output
@@ -65,18 +81,18 @@ def kit_containers(image: str) -> list[str]:
     return listed.stdout.split()
 
 
-def test_kit_passes_with_containers_of_the_image(image: str) -> None:
+def test_kit_passes_with_containers_of_the_image(image: str, kit_test: Path) -> None:
     before = kit_containers(image)
     # Ryuk, Testcontainers' clean-up container, comes from Docker Hub, which is out of reach here;
     # the kit removes its containers itself.
-    go_test(go_env(CLOUDTASKS_EMU_IMAGE=image, TESTCONTAINERS_RYUK_DISABLED="true"))
+    go_test(kit_test, go_env(CLOUDTASKS_EMU_IMAGE=image, TESTCONTAINERS_RYUK_DISABLED="true"))
     assert kit_containers(image) == before
 
 
-def test_kit_passes_against_a_running_emulator() -> None:
+def test_kit_passes_against_a_running_emulator(kit_test: Path) -> None:
     emulator = EmulatorProcess("--virtual-clock")
     try:
-        go_test(go_env(CLOUD_TASKS_EMULATOR_HOST=emulator.address))
+        go_test(kit_test, go_env(CLOUD_TASKS_EMULATOR_HOST=emulator.address))
     finally:
         emulator.stop()
 
