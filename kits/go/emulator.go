@@ -62,6 +62,25 @@ func StartOrConnect(ctx context.Context, opts ...Option) (*Emulator, error) {
 // Run's cleanup, removes the container itself.
 func Start(ctx context.Context, opts ...Option) (*Emulator, error) {
 	s := newSettings(opts)
+	ctr, err := testcontainers.Run(ctx, s.image, s.customizers()...)
+	emu := &Emulator{container: ctr, http: &http.Client{}}
+	if err != nil {
+		return emu.startFailed(err)
+	}
+	if s.hostNetwork {
+		ready, err := readyLine(ctx, ctr)
+		if err != nil {
+			return emu.startFailed(err)
+		}
+		emu.address = fmt.Sprintf("127.0.0.1:%d", ready.Port)
+	} else if emu.address, err = ctr.PortEndpoint(ctx, containerPort, ""); err != nil {
+		return emu.startFailed(err)
+	}
+	return emu, nil
+}
+
+// customizers turn the options into the container: its variables, command, network and wait.
+func (s *settings) customizers() []testcontainers.ContainerCustomizer {
 	env := map[string]string{
 		"CLOUDTASKS_EMU_NO_HTTP_PORT": "1", // one port serves everything
 		"CLOUDTASKS_EMU_DATA_DIR":     "",  // in memory unless WithDataDir
@@ -107,21 +126,7 @@ func Start(ctx context.Context, opts ...Option) (*Emulator, error) {
 	if !s.hostNetwork {
 		customizers = append(customizers, testcontainers.WithExposedPorts(containerPort))
 	}
-	ctr, err := testcontainers.Run(ctx, s.image, customizers...)
-	emu := &Emulator{container: ctr, http: &http.Client{}}
-	if err != nil {
-		return emu.startFailed(err)
-	}
-	if s.hostNetwork {
-		ready, err := readyLine(ctx, ctr)
-		if err != nil {
-			return emu.startFailed(err)
-		}
-		emu.address = fmt.Sprintf("127.0.0.1:%d", ready.Port)
-	} else if emu.address, err = ctr.PortEndpoint(ctx, containerPort, ""); err != nil {
-		return emu.startFailed(err)
-	}
-	return emu, nil
+	return customizers
 }
 
 // startFailed removes what was started and says why; the container may be nil.

@@ -317,3 +317,24 @@ func TestQueueIDThatSeveralQueuesHaveIsAmbiguous(t *testing.T) {
 		t.Fatalf("drain of a shared queue ID: %v", err)
 	}
 }
+
+func TestDeclaredQueuesComeBackAfterReset(t *testing.T) {
+	// Given a queue declared at start (a container's --queue, or created on a connected emulator).
+	declared := parent + "/queues/declared"
+	emu := cloudtasksemu.Run(t, cloudtasksemu.WithQueues(declared), cloudtasksemu.WithHostNetwork())
+	client := emu.Client()
+	if err := client.DeleteQueue(t.Context(), &cloudtaskspb.DeleteQueueRequest{Name: declared}); err != nil {
+		t.Fatalf("DeleteQueue: %v", err)
+	}
+
+	emu.Reset()
+
+	if _, err := client.GetQueue(t.Context(), &cloudtaskspb.GetQueueRequest{Name: declared}); err != nil {
+		t.Fatalf("GetQueue after a reset: %v", err)
+	}
+	// Resetting that one queue forgets it, as the Python harness does.
+	emu.Reset(cloudtasksemu.ResetQueue(declared))
+	if err := emu.Emulator.Drain(t.Context(), declared); !errors.Is(err, cloudtasksemu.ErrUnknownQueue) {
+		t.Fatalf("drain after resetting the queue: %v", err)
+	}
+}

@@ -25,7 +25,7 @@ KIT = ROOT / "kits" / "go"
 GO_TEST_TIMEOUT_S = 600  # a cold build on two shared cores; warm, it takes seconds
 MODULE = "github.com/cloudtasks-emu/cloudtasks-emu/kits/go"
 # The tests of kit_test.go and example_test.go; a run with fewer passes tested less than it should.
-MIN_PASSED = 12
+MIN_PASSED = 16
 
 pytestmark = pytest.mark.timeout(GO_TEST_TIMEOUT_S + 120)
 
