@@ -15,7 +15,8 @@ import (
 // embedded Emulator keeps the context-and-error forms: h.Emulator.Drain(ctx, queue).
 type Harness struct {
 	*Emulator
-	tb testing.TB
+	tb     testing.TB
+	client *cloudtasks.Client // Client() without options, made once per test
 }
 
 // Run gives a test an emulator, reset: with $CLOUD_TASKS_EMULATOR_HOST set it connects to that one,
@@ -52,12 +53,19 @@ func (h *Harness) check(err error) {
 	}
 }
 
-// Client is the official v2 client over gRPC, closed when the test ends.
+// Client is the official v2 client over gRPC, closed when the test ends. Without options it is one
+// client for the whole test, however often it is asked for.
 func (h *Harness) Client(opts ...option.ClientOption) *cloudtasks.Client {
 	h.tb.Helper()
+	if len(opts) == 0 && h.client != nil {
+		return h.client
+	}
 	client, err := h.NewClient(h.tb.Context(), opts...)
 	h.check(err)
 	h.tb.Cleanup(func() { _ = client.Close() })
+	if len(opts) == 0 {
+		h.client = client
+	}
 	return client
 }
 
