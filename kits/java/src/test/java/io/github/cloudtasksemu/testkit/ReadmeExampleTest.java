@@ -10,11 +10,10 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * The README's example, as a user writes it: {@code @ExtendWith} connects to
- * CLOUD_TASKS_EMULATOR_HOST when it is set, else starts a container (on the host's network here, so
- * that it reaches the handler on loopback).
+ * CLOUD_TASKS_EMULATOR_HOST when it is set, else starts a container.
  */
-@CloudTasksEmulatorOptions(hostNetwork = true)
 // [START kit-readme-java]
+@CloudTasksEmulatorOptions(hostNetwork = true) // Linux: the container reaches MAILER on 127.0.0.1
 @ExtendWith(CloudTasksEmulatorExtension.class)
 class ReadmeExampleTest {
   @RegisterExtension static final RecordingHandler MAILER = RecordingHandler.start();

@@ -93,23 +93,23 @@ abstract class ScenarioTests {
             .setMinBackoff(com.google.protobuf.Duration.newBuilder().setSeconds(30))
             .setMaxBackoff(com.google.protobuf.Duration.newBuilder().setSeconds(30)))
         .build());
-    handler().script("/flaky", 503, 500, 200);
     Instant start = emulator().now();
     long began = System.nanoTime();
 
+    // [START kit-readme-java-retries]
+    handler().script("/flaky", 503, 500, 200); // two failures, then success
     Task task = httpTask(queue, "/flaky");
     emulator().drain(queue.getName());
-    for (int retry = 1; retry <= 2; retry++) {
-      assertEquals(retry, handler().requests("/flaky").size(), "before retry " + retry);
-      // The backoff passes on the emulator's clock, not the machine's.
-      emulator().advance(Duration.ofSeconds(31));
-      emulator().drain(queue.getName());
-    }
+    emulator().advance(Duration.ofSeconds(31)); // past the queue's 30 s backoff
+    emulator().drain(queue.getName());
+    emulator().advance(Duration.ofSeconds(31));
+    emulator().drain(queue.getName());
+    List<Attempt> attempts = emulator().taskAttempts(task.getName());
+    assertEquals(List.of(503, 500, 200), attempts.stream().map(Attempt::status).toList());
+    // [END kit-readme-java-retries]
 
     long realMillis = (System.nanoTime() - began) / 1_000_000;
     System.out.println("retry chain of three attempts: " + realMillis + " ms of real time");
-    List<Attempt> attempts = emulator().taskAttempts(task.getName());
-    assertEquals(List.of(503, 500, 200), attempts.stream().map(Attempt::status).toList());
     assertEquals(List.of(0, 1, 2), attempts.stream().map(Attempt::retryCount).toList());
     assertEquals(List.of("0", "1", "2"), handler().requests("/flaky").stream()
         .map(request -> request.header("X-CloudTasks-TaskRetryCount")).toList());
@@ -118,8 +118,10 @@ abstract class ScenarioTests {
 
   @Test
   void aCallFaultIsSeenByTheClient() {
+    // [START kit-readme-java-faults]
     Fault fault = emulator().faults().add(FaultSpec.failCalls(StatusCode.Code.UNAVAILABLE)
         .rpc("CreateQueue").message("kit says no").times(1));
+    // [END kit-readme-java-faults]
     assertEquals(Integer.valueOf(1), fault.timesLeft());
     assertEquals("CreateQueue", fault.rpc());
 
@@ -132,7 +134,9 @@ abstract class ScenarioTests {
   @Test
   void aDispatchFaultAnswersInsteadOfTheHandler() {
     Queue queue = createQueue("pay");
+    // [START kit-readme-java-dispatch]
     emulator().faults().add(FaultSpec.answerDispatch(handler().url() + "/pay", 503).times(1));
+    // [END kit-readme-java-dispatch]
     assertTrue(emulator().faults().list().get(0).isDispatchFault());
 
     httpTask(queue, "/pay");
@@ -195,10 +199,12 @@ abstract class ScenarioTests {
   void restAndOtherVersionsSeeTheSameState() throws Exception {
     Queue queue = createQueue("shared");
     assertTrue(queueNames(emulator().restClient()).contains(queue.getName()));
+    // [START kit-readme-java-versions]
     var settings = com.google.cloud.tasks.v2beta2.CloudTasksSettings.newBuilder()
         .setCredentialsProvider(NoCredentialsProvider.create())
         .setTransportChannelProvider(emulator().channelProvider())
         .build();
+    // [END kit-readme-java-versions]
     try (var beta = com.google.cloud.tasks.v2beta2.CloudTasksClient.create(settings)) {
       assertEquals(queue.getName(), beta.getQueue(queue.getName()).getName());
     }
