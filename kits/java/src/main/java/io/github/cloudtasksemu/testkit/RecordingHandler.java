@@ -16,6 +16,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import org.junit.jupiter.api.extension.AfterAllCallback;
@@ -62,10 +63,14 @@ public final class RecordingHandler implements AutoCloseable, BeforeEachCallback
     }
   }
 
+  /** A scripted "status" that never answers until {@link #clear()} or {@link #close()}: a hung handler. */
+  public static final int HANG = -1;
+
   private final HttpServer server;
   private final ExecutorService executor;
   private final List<Request> received = new ArrayList<>();
   private final Map<String, Deque<Integer>> scripts = new HashMap<>();
+  private CountDownLatch release = new CountDownLatch(1);
 
   private RecordingHandler(HttpServer server, ExecutorService executor) {
     this.server = server;
@@ -102,11 +107,21 @@ public final class RecordingHandler implements AutoCloseable, BeforeEachCallback
       String path = exchange.getRequestURI().getPath();
       String query = exchange.getRequestURI().getRawQuery();
       int status;
+      CountDownLatch hung;
       synchronized (this) {
         received.add(new Request(exchange.getRequestMethod(), path, query == null ? "" : query,
             Collections.unmodifiableMap(headers), body));
         Deque<Integer> script = scripts.get(path);
         status = script == null || script.isEmpty() ? 200 : script.removeFirst();
+        hung = release;
+      }
+      if (status == HANG) {
+        try {
+          hung.await();
+        } catch (InterruptedException error) {
+          Thread.currentThread().interrupt();
+        }
+        return; // the connection closes unanswered
       }
       byte[] answer = "ok".getBytes(StandardCharsets.UTF_8);
       exchange.sendResponseHeaders(status, answer.length);
@@ -123,7 +138,7 @@ public final class RecordingHandler implements AutoCloseable, BeforeEachCallback
    * The next requests to {@code path} are answered with these statuses, in order; then 200.
    *
    * @param path e.g. {@code /work}
-   * @param statuses HTTP statuses
+   * @param statuses HTTP statuses, or {@link #HANG}
    */
   public synchronized void script(String path, int... statuses) {
     Deque<Integer> script = new ArrayDeque<>();
@@ -146,10 +161,12 @@ public final class RecordingHandler implements AutoCloseable, BeforeEachCallback
     return received.stream().filter(request -> request.path().equals(path)).toList();
   }
 
-  /** Forgets what was received and scripted. */
+  /** Forgets what was received and scripted, and lets hung requests go unanswered. */
   public synchronized void clear() {
     received.clear();
     scripts.clear();
+    release.countDown();
+    release = new CountDownLatch(1);
   }
 
   @Override
@@ -165,6 +182,9 @@ public final class RecordingHandler implements AutoCloseable, BeforeEachCallback
   /** Stops listening. */
   @Override
   public void close() {
+    synchronized (this) {
+      release.countDown();
+    }
     server.stop(0);
     executor.shutdownNow();
   }

@@ -185,6 +185,17 @@ abstract class ScenarioTests {
   }
 
   @Test
+  void drainTimesOutWhileADeliveryHangs() {
+    Queue queue = createQueue("hung");
+    handler().script("/hung", RecordingHandler.HANG);
+    httpTask(queue, "/hung");
+    DrainTimeoutException busy = assertThrows(DrainTimeoutException.class,
+        () -> emulator().drain(queue.getName(), Duration.ofSeconds(1)));
+    assertTrue(busy.getMessage().contains(queue.getName()), busy.getMessage());
+    assertEquals(1, handler().requests("/hung").size());
+  }
+
+  @Test
   void clockMovesOnlyWhenTold() {
     assertTrue(emulator().isClockVirtual());
     Instant now = emulator().now();
