@@ -86,7 +86,7 @@ def test_kit_java_passes_in_a_container_and_connected(image: str, tmp_path: Path
         env = {
             **os.environ,
             "CLOUD_TASKS_EMULATOR_HOST": emulator.address,
-            "CLOUD_TASKS_EMULATOR_IMAGE": image,
+            "CLOUDTASKS_EMU_IMAGE": image,
             # Ryuk, Testcontainers' reaper, comes from Docker Hub; the kit stops its containers itself.
             "TESTCONTAINERS_RYUK_DISABLED": "true",
         }

@@ -33,7 +33,7 @@ public class CloudTasksEmulatorContainer extends GenericContainer<CloudTasksEmul
   /** A system property naming the image, e.g. {@code -Dcloudtasks.emulator.image=cloudtasks-emu:0.1.0}. */
   public static final String IMAGE_PROPERTY = "cloudtasks.emulator.image";
   /** An environment variable naming the image (the system property wins). */
-  public static final String IMAGE_VARIABLE = "CLOUD_TASKS_EMULATOR_IMAGE";
+  public static final String IMAGE_VARIABLE = "CLOUDTASKS_EMU_IMAGE";
   /** The port the emulator serves on inside the container (bridge network). */
   public static final int PORT = 8123;
 

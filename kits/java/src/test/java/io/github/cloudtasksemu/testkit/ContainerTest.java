@@ -10,7 +10,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
- * The scenario against a container of the image ({@code CLOUD_TASKS_EMULATOR_IMAGE}) that the kit
+ * The scenario against a container of the image ({@code CLOUDTASKS_EMU_IMAGE}) that the kit
  * starts through Testcontainers, on the host's network so that it reaches the handler on loopback.
  */
 class ContainerTest extends ScenarioTests {
