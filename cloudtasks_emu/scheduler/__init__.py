@@ -1,0 +1,10 @@
+"""Cloud Scheduler's rules as pure modules: schedules and time zones, RetryConfig, the job's fields and states.
+
+Free of protos, storage and transports, so that the Scheduler API can be wired onto them.
+"""
+
+from __future__ import annotations
+
+from .schedule import INVALID_SCHEDULE, Schedule, parse_schedule
+
+__all__ = ["INVALID_SCHEDULE", "Schedule", "parse_schedule"]
