@@ -104,7 +104,8 @@ class Emulator:
         addresses = [self._backend.bind_address]
         if settings.grpc_port is not None:
             addresses.append(host_port(settings.host, settings.grpc_port))
-        self._grpc, bound = await start_grpc(addresses, services, self.faults)
+        timeouts = settings.head_timeout_s, settings.idle_timeout_s
+        self._grpc, bound = await start_grpc(addresses, services, self.faults, *timeouts)
         self._backend.port = bound[0]
         http_app = build_http_app(Guard(settings.host, settings.allowed_hosts, settings.allow_origins))
         add_admin_routes(http_app, self.controls, self.tokens, settings.allow_remote_admin)
@@ -112,7 +113,7 @@ class Emulator:
         add_dashboard_routes(http_app, self)  # before the REST gateway's catch-all route
         add_rest_routes(http_app, self.apis, self.faults)
         self._http, self.port, second = await start_http(
-            http_app, settings.host, settings.port, settings.http_port, self._backend
+            http_app, settings.host, settings.port, settings.http_port, self._backend, *timeouts
         )
         self.grpc_port = bound[1] if len(bound) > 1 else self.port
         self.http_port = self.port if second is None else second

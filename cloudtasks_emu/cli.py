@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import math
 import os
 import signal
 import sys
@@ -43,6 +44,17 @@ def port(text: str) -> int:
         raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
     if not 0 <= number <= 65535:
         raise argparse.ArgumentTypeError(f"port {number} is outside 0..65535")
+    return number
+
+
+def seconds(text: str) -> float:
+    """A positive, finite number of seconds."""
+    try:
+        number = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not (math.isfinite(number) and number > 0):
+        raise argparse.ArgumentTypeError(f"{text} is not a positive number of seconds")
     return number
 
 
@@ -123,6 +135,20 @@ def add_start_flags(start: argparse.ArgumentParser, defaults: Settings) -> None:
         default=defaults.queue_reuse_delay_s,
         metavar="SECONDS",
         help="how long a deleted queue's name stays blocked, as in the cloud (default %(default)s)",
+    )
+    start.add_argument(
+        "--head-timeout",
+        type=seconds,
+        default=defaults.head_timeout_s,
+        metavar="SECONDS",
+        help="close a connection that has not sent a request head or the HTTP/2 preface by then (default %(default)s)",
+    )
+    start.add_argument(
+        "--idle-timeout",
+        type=seconds,
+        default=defaults.idle_timeout_s,
+        metavar="SECONDS",
+        help="close an HTTP keep-alive or gRPC connection idle this long (default %(default)s)",
     )
     start.add_argument("--log-level", default=defaults.log_level, choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     start.add_argument("--ready-file", default="", metavar="PATH", help="also write the ready JSON to PATH")
@@ -223,6 +249,8 @@ def settings_from(args: argparse.Namespace) -> Settings:
         allow_origins=args.allow_origin,
         virtual_clock=args.virtual_clock,
         queue_reuse_delay_s=args.queue_reuse_delay,
+        head_timeout_s=args.head_timeout,
+        idle_timeout_s=args.idle_timeout,
         log_level=args.log_level,
     )
 

@@ -13,6 +13,20 @@ def _default_app_engine_url() -> str:
     return host if "://" in host else f"http://{host}"
 
 
+# A new connection must send the HTTP/2 preface (gRPC) or a whole HTTP request head within this many
+# seconds, else it is closed: silent or half-sent connections would otherwise hold a descriptor forever.
+HEAD_TIMEOUT_S = 10.0
+# An HTTP keep-alive connection between requests, or a gRPC connection with no call open, is closed
+# after this many seconds (clients reconnect at their next call; a live feed or a call in progress is
+# not idle).
+IDLE_TIMEOUT_S = 75.0
+# One WARNING when open descriptors reach this share of RLIMIT_NOFILE (counted every second), and
+# again only after they fell below the second share.
+DESCRIPTORS_WARN_SHARE = 0.8
+DESCRIPTORS_REARM_SHARE = 0.6
+DESCRIPTORS_CHECK_S = 1.0
+
+
 @dataclass(slots=True)
 class Settings:
     host: str = "127.0.0.1"
@@ -38,6 +52,9 @@ class Settings:
     attempt_journal_size: int = 100  # push attempts remembered per queue (admin API, dashboard)
     data_dir: str = ""  # '' keeps state in memory; a directory keeps it in SQLite there
     database: str = ""  # a postgresql:// URL: state shared with every process started with it
+    # Connections that say nothing are closed (see the limits below).
+    head_timeout_s: float = HEAD_TIMEOUT_S
+    idle_timeout_s: float = IDLE_TIMEOUT_S
 
 
 # The real service's limits (see the reference).

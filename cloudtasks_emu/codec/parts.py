@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from typing import Any, TypeVar
 
 from google.protobuf.internal.enum_type_wrapper import EnumTypeWrapper
@@ -14,6 +16,10 @@ from .spec import VersionSpec
 from .wellknown import duration_s, set_duration
 
 N = TypeVar("N", int, float)
+
+# A header name is an HTTP token (RFC 9110 section 5.6.2, tchar); a value may not break the header line.
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_LINE_BREAKERS = ("\r", "\n", "\0")
 
 
 def given(fields: frozenset[str], message: Message, field: str) -> Any:
@@ -86,6 +92,15 @@ def encode_token(token: Token | None, m: HttpRequestPb | HttpTargetPb) -> None:
     else:
         m.oidc_token.service_account_email = token.service_account_email
         m.oidc_token.audience = token.scope_or_audience
+
+
+def check_headers(headers: Iterable[tuple[str, str]], label: str) -> None:
+    """Refuse what no delivery could send: a name that is not a token, a value with CR, LF or NUL."""
+    for name, value in headers:
+        if not _TOKEN.fullmatch(name):
+            raise invalid(f"{label}: {name!r} is not a valid HTTP header name (RFC 9110 token characters only).")
+        if any(c in value for c in _LINE_BREAKERS):
+            raise invalid(f"{label}: the value of header {name!r} must not contain CR, LF or NUL characters.")
 
 
 def enum_name(enum: EnumTypeWrapper, value: int, label: str) -> str:

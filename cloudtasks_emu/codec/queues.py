@@ -11,6 +11,7 @@ from ..model import HttpTarget, Queue, QueueStats, RateLimits, RetryPolicy, Rout
 from .messages import HttpTargetPb, QueuePb, RateLimitsPb
 from .parts import (
     at_most,
+    check_headers,
     decode_retry,
     decode_routing,
     decode_token,
@@ -117,6 +118,7 @@ class QueueCodec:
                 override.query = u.query_override.query_params
             target.uri_override = override
         target.header_overrides = [(h.header.key, h.header.value) for h in t.header_overrides]
+        check_headers(target.header_overrides, "HttpTarget.headerOverrides")
         target.token = decode_token(t)
         return target
 

@@ -19,6 +19,7 @@ from ..errors import invalid
 from ..model import AppEngineRequest, Attempt, HttpRequest, PullMessage, Queue, Routing, Task
 from .messages import AppEngineRequestPb, HttpRequestPb, TaskPb
 from .parts import (
+    check_headers,
     decode_retry,
     decode_routing,
     decode_token,
@@ -91,6 +92,7 @@ class TaskCodec:
         method = http_method(self.spec, r.http_method)
         body: bytes = getattr(r, self.spec.app_engine_body)
         _check_body(body, method, "app_engine", f"AppEngineHttpRequest.{self.spec.app_engine_body}")
+        check_headers(r.headers.items(), "AppEngineHttpRequest.headers")
         headers = {k: v for k, v in r.headers.items() if not _reserved_header(k, "app_engine")}
         user_agent = _pop_header(headers, "user-agent")
         headers["User-Agent"] = f"{user_agent} {APP_ENGINE_USER_AGENT}" if user_agent else APP_ENGINE_USER_AGENT
@@ -112,6 +114,7 @@ class TaskCodec:
             raise invalid(f"HttpRequest.url must be at most {MAX_URL_LENGTH} characters.")
         method = http_method(self.spec, r.http_method)
         _check_body(r.body, method, "http", "HttpRequest.body")
+        check_headers(r.headers.items(), "HttpRequest.headers")
         headers = {k: v for k, v in r.headers.items() if not _reserved_header(k, "http")}
         if sum(len(k) + len(v) for k, v in headers.items()) >= MAX_HEADERS_BYTES:
             raise invalid(f"HttpRequest.headers must be smaller than {MAX_HEADERS_BYTES // 1024}KB in total.")

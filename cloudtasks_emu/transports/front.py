@@ -6,6 +6,12 @@ the HTTP/2 preface (gRPC clients send it at once, "prior knowledge") is relayed 
 the gRPC server's private listener (a Unix socket where there are any); any other connection is
 handed, with the bytes read so far, to aiohttp's protocol, which then owns the socket. The HTTP-only
 port is served the same way, without the gRPC choice.
+
+A connection must have sent the preface, or a whole HTTP request head, within `head_timeout_s` of
+opening: until then it stays here (HTTP's bytes are handed over only with the end of the head), and a
+timer closes it if it stalls, whatever aiohttp version runs (older ones have no timer of their own
+before a first request). After the hand-over, idleness is aiohttp's keep-alive and gRPC's
+own business: a request in progress, a live feed or a call in progress is never idle.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import re
 import socket
 import tempfile
 from collections.abc import Callable
@@ -22,11 +29,17 @@ from typing import cast
 from aiohttp import web
 from aiohttp.web_runner import BaseSite
 
+from ..config import MAX_HTTP_HEADERS, MAX_HTTP_LINE
+
 HttpFactory = Callable[[], asyncio.Protocol]
 
 logger = logging.getLogger(__name__)
 
 PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+# The blank line that ends a request head (bare LF line ends included: the parser decides on those).
+_HEAD_END = re.compile(rb"\n\r?\n")
+# More bytes than any head aiohttp accepts: past them without a blank line, its parser refuses the request.
+_MAX_HEAD = (MAX_HTTP_HEADERS + 1) * (MAX_HTTP_LINE + 2) + 2
 
 
 class GrpcBackend:
@@ -91,27 +104,48 @@ class _Pipe(asyncio.Protocol):
 
 
 class _Sniffer(asyncio.Protocol):
-    """Reads until the bytes either are or cannot be the HTTP/2 preface, then gets out of the way."""
+    """Reads until the bytes are the HTTP/2 preface or a whole HTTP request head, then gets out of the
+    way; closes the connection if neither has come within `head_timeout_s`."""
 
-    def __init__(self, http: HttpFactory, backend: GrpcBackend | None, relays: set[asyncio.Task[None]]) -> None:
+    def __init__(
+        self, http: HttpFactory, backend: GrpcBackend | None, relays: set[asyncio.Task[None]], head_timeout_s: float
+    ) -> None:
         self.http, self.backend, self.relays = http, backend, relays
+        self.head_timeout_s = head_timeout_s
         self.transport: asyncio.Transport | None = None
         self.seen = b""
+        self._timer: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.Transport, transport)  # uvloop's transports do not subclass it
+        self._timer = asyncio.get_running_loop().call_later(self.head_timeout_s, self._expire)
 
     def data_received(self, data: bytes) -> None:
         assert self.transport is not None
+        start = max(len(self.seen) - 2, 0)  # the blank line may straddle two reads
         self.seen += data
         size = min(len(self.seen), len(PREFACE))
-        if self.backend is None or self.seen[:size] != PREFACE[:size]:
+        if self.backend is not None and self.seen[:size] == PREFACE[:size]:
+            if size == len(PREFACE):
+                self._stop_timer()
+                self.transport.pause_reading()
+                task = asyncio.get_running_loop().create_task(self._to_grpc())
+                self.relays.add(task)
+                task.add_done_callback(self.relays.discard)
+        elif _HEAD_END.search(self.seen, start) or len(self.seen) > _MAX_HEAD:
+            self._stop_timer()
             self._to_http()
-        elif size == len(PREFACE):
-            self.transport.pause_reading()
-            task = asyncio.get_running_loop().create_task(self._to_grpc())
-            self.relays.add(task)
-            task.add_done_callback(self.relays.discard)
+
+    def _expire(self) -> None:
+        self._timer = None
+        assert self.transport is not None
+        logger.debug("closed a connection that sent no request within %g s", self.head_timeout_s)
+        self.transport.abort()
+
+    def _stop_timer(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
 
     def _to_http(self) -> None:
         assert self.transport is not None
@@ -143,19 +177,26 @@ class _Sniffer(asyncio.Protocol):
         return False
 
     def connection_lost(self, exc: Exception | None) -> None:
-        pass
+        self._stop_timer()
 
 
 class FrontSite(BaseSite):
     """An aiohttp site whose port also answers gRPC, relayed to `backend` (HTTP only if None)."""
 
-    __slots__ = ("_backend", "_bound_port", "_host", "_http", "_port", "_relays")
+    __slots__ = ("_backend", "_bound_port", "_head_timeout_s", "_host", "_http", "_port", "_relays")
 
     def __init__(
-        self, runner: web.AppRunner, http: HttpFactory, host: str, port: int, backend: GrpcBackend | None
+        self,
+        runner: web.AppRunner,
+        http: HttpFactory,
+        host: str,
+        port: int,
+        backend: GrpcBackend | None,
+        head_timeout_s: float,
     ) -> None:
         super().__init__(runner)
         self._http, self._host, self._port, self._backend = http, host, port, backend
+        self._head_timeout_s = head_timeout_s
         self._bound_port = port
         self._relays: set[asyncio.Task[None]] = set()
 
@@ -171,6 +212,9 @@ class FrontSite(BaseSite):
         await super().start()
         loop = asyncio.get_running_loop()
         self._server = await loop.create_server(
-            lambda: _Sniffer(self._http, self._backend, self._relays), self._host, self._port, reuse_port=False
+            lambda: _Sniffer(self._http, self._backend, self._relays, self._head_timeout_s),
+            self._host,
+            self._port,
+            reuse_port=False,
         )
         self._bound_port = self._server.sockets[0].getsockname()[1]

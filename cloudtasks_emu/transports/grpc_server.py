@@ -16,6 +16,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection, reflection_pb2
 
 from .. import pool
+from ..config import HEAD_TIMEOUT_S, IDLE_TIMEOUT_S
 from ..errors import EmuError, grpc_trailers
 from ..faults import Faults
 from .edge import Call, invoke
@@ -30,6 +31,18 @@ SERVER_OPTIONS = [
     # A port that is taken must be an error, not shared with another emulator.
     ("grpc.so_reuseport", 0),
 ]
+
+
+def server_options(head_timeout_s: float = HEAD_TIMEOUT_S, idle_timeout_s: float = IDLE_TIMEOUT_S) -> list[Any]:
+    """SERVER_OPTIONS, and the connections closed when silent: one that has not finished its HTTP/2
+    preface and settings within `head_timeout_s`, one with no call open for `idle_timeout_s` (a GOAWAY,
+    after which clients reconnect at their next call; a call in progress, streaming or slow, is not idle)."""
+    return [
+        *SERVER_OPTIONS,
+        ("grpc.server_handshake_timeout_ms", round(head_timeout_s * 1000)),
+        ("grpc.max_connection_idle_ms", round(idle_timeout_s * 1000)),
+    ]
+
 
 Handler = Callable[[Any, grpc.aio.ServicerContext], Awaitable[Any]]
 
@@ -66,10 +79,14 @@ def service_handler(service: ServiceDescriptor, target: object, faults: Faults) 
 
 
 async def start_grpc(
-    addresses: list[str], apis: list[tuple[ServiceDescriptor, object]], faults: Faults
+    addresses: list[str],
+    apis: list[tuple[ServiceDescriptor, object]],
+    faults: Faults,
+    head_timeout_s: float = HEAD_TIMEOUT_S,
+    idle_timeout_s: float = IDLE_TIMEOUT_S,
 ) -> tuple[grpc.aio.Server, list[int]]:
     """Serve `apis` plus health and reflection on each address; returns the server and the bound ports."""
-    server = grpc.aio.server(options=SERVER_OPTIONS)
+    server = grpc.aio.server(options=server_options(head_timeout_s, idle_timeout_s))
     server.add_generic_rpc_handlers([service_handler(service, target, faults) for service, target in apis])
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)

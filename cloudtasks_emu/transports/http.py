@@ -4,8 +4,9 @@ optionally, on a second HTTP-only port."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from aiohttp import web
@@ -13,21 +14,26 @@ from aiohttp.typedefs import Handler
 from aiohttp.web_protocol import RequestHandler
 from aiohttp.web_request import BaseRequest
 
-from ..config import MAX_HTTP_HEADERS, MAX_HTTP_LINE
+from ..config import HEAD_TIMEOUT_S, IDLE_TIMEOUT_S, MAX_HTTP_HEADERS, MAX_HTTP_LINE
 from ..errors import Code, EmuError
+from .descriptors import DescriptorWatch
 from .edge import error_response
 from .front import FrontSite, GrpcBackend
 from .guard import Guard
 
 logger = logging.getLogger(__name__)
 
-# What every HTTP connection is served with, on both ports.
-HANDLER_OPTIONS: dict[str, Any] = {
-    "access_log": None,
-    "max_line_size": MAX_HTTP_LINE,
-    "max_field_size": MAX_HTTP_LINE,
-    "max_headers": MAX_HTTP_HEADERS,
-}
+
+def handler_options(idle_timeout_s: float = IDLE_TIMEOUT_S) -> dict[str, Any]:
+    """What every HTTP connection is served with, on both ports."""
+    return {
+        "access_log": None,
+        "max_line_size": MAX_HTTP_LINE,
+        "max_field_size": MAX_HTTP_LINE,
+        "max_headers": MAX_HTTP_HEADERS,
+        # Between requests (and, on newer aiohttp, before the first): closed when idle this long.
+        "keepalive_timeout": idle_timeout_s,
+    }
 
 
 class _Handler(RequestHandler):
@@ -57,9 +63,17 @@ def _first_line(text: str) -> str:
     return lines[0].rstrip(":") if lines else text
 
 
-def handler_factory(server: web.Server) -> Callable[[], asyncio.Protocol]:
+def handler_factory(server: web.Server, options: dict[str, Any]) -> Callable[[], asyncio.Protocol]:
     """The protocol factory of an HTTP connection served by `server` (the runner's)."""
-    return lambda: _Handler(server, loop=asyncio.get_running_loop(), **HANDLER_OPTIONS)
+    return lambda: _Handler(server, loop=asyncio.get_running_loop(), **options)
+
+
+async def _watch_descriptors(_: web.Application) -> AsyncIterator[None]:
+    task = asyncio.create_task(DescriptorWatch().run())
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 async def healthz(_: web.Request) -> web.Response:
@@ -85,21 +99,30 @@ def build_http_app(guard: Guard) -> web.Application:
 
 
 async def start_http(
-    app: web.Application, host: str, port: int, http_port: int | None, backend: GrpcBackend
+    app: web.Application,
+    host: str,
+    port: int,
+    http_port: int | None,
+    backend: GrpcBackend,
+    head_timeout_s: float = HEAD_TIMEOUT_S,
+    idle_timeout_s: float = IDLE_TIMEOUT_S,
 ) -> tuple[web.AppRunner, int, int | None]:
-    """Serve `app` on `port` (gRPC relayed to `backend` there too) and on `http_port` unless None.
+    """Serve `app` on `port` (gRPC relayed to `backend` there too) and on `http_port` unless None;
+    connections are closed when they stall before a request head or idle between requests.
 
     Returns the runner and the two bound ports."""
-    runner = web.AppRunner(app, **HANDLER_OPTIONS)
+    options = handler_options(idle_timeout_s)
+    app.cleanup_ctx.append(_watch_descriptors)
+    runner = web.AppRunner(app, **options)
     await runner.setup()
     try:
         assert runner.server is not None  # set up above
-        serve = handler_factory(runner.server)
-        shared = FrontSite(runner, serve, host, port, backend)
+        serve = handler_factory(runner.server, options)
+        shared = FrontSite(runner, serve, host, port, backend, head_timeout_s)
         await shared.start()
         second = None
         if http_port is not None:
-            site = FrontSite(runner, serve, host, http_port, None)
+            site = FrontSite(runner, serve, host, http_port, None, head_timeout_s)
             await site.start()
             second = site.port
     except BaseException:
