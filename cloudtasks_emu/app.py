@@ -17,9 +17,10 @@ from .config import Settings
 from .control import Controls
 from .dashboard import add_dashboard_routes
 from .dispatch import Dispatcher
-from .engine.group import Group, SharedClock
 from .engine.scheduler import Scheduler
 from .engine.storage import SharedStorage, open_storage
+from .engine.storage.postgres.group import Group
+from .engine.storage.postgres.shared_state import SharedClock
 from .faults import Faults
 from .mixins import LocationsApi, Operations
 from .model import Queue
@@ -56,7 +57,7 @@ class Emulator:
         self.faults = Faults()
         self.dispatcher = Dispatcher(settings, self.tokens, self.faults)
         scheduler = Scheduler(store, self.clock, self.dispatcher.deliver, settings.attempt_journal_size)
-        # With PostgreSQL, this process is one of a group that shares the queues (engine/group.py).
+        # With PostgreSQL, this process is one of a group that shares the queues (engine/storage/postgres/group.py).
         self.group = None if shared is None else Group(shared, scheduler)
         self.service = TasksService(settings, self.clock, scheduler)
         self.service.group = self.group

@@ -30,7 +30,7 @@ from .listing import Page, clamp_page_size, decode_page_token, page, queue_filte
 from .model import HttpRequest, PullMessage, Queue, QueueState, QueueStats, Task, task_size
 
 if TYPE_CHECKING:
-    from .engine.group import Group
+    from .engine.storage.postgres.group import Group
 
 
 class TasksService:

@@ -97,7 +97,7 @@ class Scheduler:
         self._owned: set[asyncio.Task[None]] = set()
         self._running = False
         self._changed = asyncio.Event()  # a loop parked or an attempt ended: drain looks again
-        # Several processes over one database (engine/group.py): only a queue's owner keeps its heap and
+        # Several processes over one database (storage/postgres/group.py): only a queue's owner keeps its heap and
         # dispatches it; a retry written elsewhere is announced to the owner; pull leases are taken in the store.
         self.owns: Callable[[str], bool] = lambda name: True
         self.announce: Callable[[Queue, Task], None] = lambda queue, task: None
@@ -170,7 +170,7 @@ class Scheduler:
         if self._shared is not None and (queue.pull or not self.owns(queue.name)):  # no heap here
             oldest = self._shared.oldest_schedule_us(queue.name)
             published = None if queue.pull else self._shared.published_stats(queue.name)
-            if published is not None:  # the owner's, as of its last publication (engine/group.py)
+            if published is not None:  # the owner's, as of its last publication (engine/storage/postgres/group.py)
                 return (oldest, *published)
         else:
             top = rt.top(self.store)

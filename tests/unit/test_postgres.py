@@ -11,7 +11,7 @@ import pytest
 
 from cloudtasks_emu.engine.storage import Inserted, StorageError, open_storage
 from cloudtasks_emu.engine.storage.postgres import PostgresStorage
-from cloudtasks_emu.engine.storage.postgres_schema import redact
+from cloudtasks_emu.engine.storage.postgres.schema import redact
 from cloudtasks_emu.model import AppEngineRequest, PullMessage, Queue, QueueState, Task
 
 Q = "projects/p/locations/l/queues/q"

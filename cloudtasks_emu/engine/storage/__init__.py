@@ -127,7 +127,7 @@ class SharedStorage(Storage, Protocol):
     """A store that several emulator processes share (PostgreSQL): the extra operations they need.
 
     Pull leases are taken in the store, atomically, since no process's heap sees every task; the
-    rest serves the group's ownership, attempt journal and virtual clock (engine/group.py).
+    rest serves the group's ownership, attempt journal and virtual clock (postgres/group.py).
     """
 
     url: str
@@ -167,7 +167,7 @@ class SharedStorage(Storage, Protocol):
 def describe_storage(data_dir: str, database: str) -> str:
     """Where state lives, for the start and stop lines: which backend, and what survives the process."""
     if database:
-        from .postgres_schema import redact
+        from .postgres.schema import redact
 
         return f"postgresql at {redact(database)} (shared, kept)"
     return f"sqlite in {data_dir} (kept)" if data_dir else "memory (tasks are lost on exit)"

@@ -1,14 +1,14 @@
 """What only a shared store does (the SharedStorage Protocol): pull leases taken in the database, the
-group's attempt journal and its virtual clock; mixed into PostgresStorage (postgres.py)."""
+group's attempt journal and its virtual clock; mixed into PostgresStorage (store.py)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
 
-from ...model import Task
-from .postgres_schema import CHANNEL, unavailable
-from .records import dumps, load_task
+from ....model import Task
+from ..records import dumps, load_task
+from .schema import CHANNEL, unavailable
 
 
 class SharedOperations:
