@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING
 
 from . import names, queue_hints
 from .clock import Clock, pacific_iso, to_us
-from .config import MAX_SCHEDULE_AHEAD_S, Settings
+from .config import MAX_LEASE_TASKS, MAX_SCHEDULE_AHEAD_S, Settings
 from .engine.journal import JournalEntry
-from .engine.leases import MAX_TASKS, Leases, lease_seconds, parse_filter
+from .engine.leases import Leases, lease_seconds, parse_filter
 from .engine.schedule_order import ScheduleKey, tasks_by_schedule
 from .engine.scheduler import Scheduler
 from .engine.storage import Inserted, Storage
@@ -334,8 +334,8 @@ class TasksService:
             raise EmuError(Code.FAILED_PRECONDITION, "LeaseTasks can only be called on a pull queue.")
         if queue.state != QueueState.RUNNING:
             raise EmuError(Code.FAILED_PRECONDITION, f"The queue is {queue.state.value}: it cannot be leased from.")
-        if not 0 < max_tasks <= MAX_TASKS:
-            raise invalid(f"LeaseTasksRequest.maxTasks must be between 1 and {MAX_TASKS}.")
+        if not 0 < max_tasks <= MAX_LEASE_TASKS:
+            raise invalid(f"LeaseTasksRequest.maxTasks must be between 1 and {MAX_LEASE_TASKS}.")
         kind, tag = parse_filter(filter_)
         self._expire()
         return self.leases.lease(queue, max_tasks, duration_s, kind, tag, budget_bytes, size)

@@ -14,6 +14,7 @@ from typing import NamedTuple, Protocol, runtime_checkable
 
 from ...errors import Code, EmuError
 from ...model import Queue, Task
+from ..placement import Candidates
 
 
 class Inserted(enum.StrEnum):
@@ -133,16 +134,8 @@ class SharedStorage(Storage, Protocol):
     url: str
     backend_pid: int  # tells this process's own notifications apart
 
-    def lease_due(
-        self,
-        queue_name: str,
-        now_us: int,
-        max_tasks: int,
-        tag: str | None,
-        oldest_tag: bool,
-        budget_bytes: int,
-        size: Callable[[Task], int],
-        start: Callable[[Task], None],
+    def lease(
+        self, queue: Queue, now_us: int, max_tasks: int, pick: Callable[[Candidates], list[Task]]
     ) -> list[Task]: ...
 
     def oldest_schedule_us(self, queue_name: str) -> int | None: ...
