@@ -16,7 +16,6 @@ from ..errors import Code, EmuError, invalid
 from ..model import Attempt, PullMessage, Queue, Task
 from .placement import Candidates, LeaseSource
 from .scheduler import Scheduler, tombstone_until_us
-from .storage import SharedStorage
 
 _FILTER = re.compile(r'\s*(?:tag\s*=\s*(?:"([^"]*)"|(\S+))|tag_function\s*=\s*oldest_tag\(\))\s*')
 
@@ -89,8 +88,8 @@ class Leases:
         self.scheduler = scheduler
         self.store = scheduler.store
         self.clock = scheduler.clock
-        # Shared by several processes, the store itself leases (row locks), since no heap sees every task.
-        self.source: LeaseSource = self.store if isinstance(self.store, SharedStorage) else HeapSource(scheduler)
+        # Where the backend's placement says candidates come from; by default the scheduler's heaps.
+        self.source: LeaseSource = scheduler.placement.pull_source or HeapSource(scheduler)
 
     def lease(
         self,

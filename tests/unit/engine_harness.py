@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from cloudtasks_emu.clock import FakeClock
 from cloudtasks_emu.config import Settings
 from cloudtasks_emu.engine.scheduler import AttemptContext, Outcome, Scheduler
-from cloudtasks_emu.engine.storage import Storage
+from cloudtasks_emu.engine.storage import Storage, one_process
 from cloudtasks_emu.model import AppEngineRequest, PullMessage, Queue, Task
 from cloudtasks_emu.service import TasksService
 
@@ -64,7 +64,7 @@ class Engine:
 def start_engine(store: Storage, clock: FakeClock, deliver: ScriptedDeliver | None = None) -> Engine:
     """A running engine over `store` (which may hold state from an earlier engine: a restart)."""
     deliver = deliver or ScriptedDeliver()
-    scheduler = Scheduler(store, clock, deliver)
+    scheduler = Scheduler(one_process(store, clock), deliver)
     service = TasksService(Settings(virtual_clock=True, queue_reuse_delay_s=0), clock, scheduler)
     scheduler.start()
     return Engine(service, clock, deliver)

@@ -1,4 +1,4 @@
-"""What only a shared store does (the SharedStorage Protocol): pull leases taken in the database, the
+"""What only a shared store does: pull leases taken in the database (a LeaseSource), heapless stats, the
 group's attempt journal and its virtual clock; mixed into PostgresStorage (store.py)."""
 
 from __future__ import annotations

@@ -9,13 +9,13 @@ import time
 
 from ....clock import US, FakeClock, to_us
 from ...journal import JournalEntry
-from .. import SharedStorage
+from .store import PostgresStorage
 
 
 class SharedClock(FakeClock):
     """The virtual clock of the group: moved through any process, stored in the database, heard by all."""
 
-    def __init__(self, store: SharedStorage) -> None:
+    def __init__(self, store: PostgresStorage) -> None:
         super().__init__(store.shared_now_us(to_us(time.time())) / US)
         self._store = store
         self._quiet = False  # applying what another process published: publish nothing
@@ -42,7 +42,7 @@ class SharedClock(FakeClock):
 class SharedJournal:
     """The attempt journal in the database, so /_emu/attempts answers for every process."""
 
-    def __init__(self, store: SharedStorage, size_per_queue: int) -> None:
+    def __init__(self, store: PostgresStorage, size_per_queue: int) -> None:
         self.store = store
         self.size_per_queue = size_per_queue
 
