@@ -91,8 +91,7 @@ class Scheduler:
     def __init__(self, backend: Backend, deliver: Deliver | None = None) -> None:
         self.store: Storage = backend.store
         self.clock: Clock = backend.clock
-        # Which queues this process dispatches (only a queue's owner keeps its heap, so one loop paces
-        # it); a retry written for a queue owned elsewhere is announced to its owner.
+        # Which queues this process dispatches: only a queue's owner keeps its heap, so one loop paces it.
         self.placement: Placement = backend.placement
         self.journal: AttemptLog = backend.journal
         self.deliver = deliver
@@ -108,13 +107,8 @@ class Scheduler:
         rt = self.runtimes.get(queue.name)
         if rt is None:
             rt = self.runtimes[queue.name] = QueueRuntime(queue, self.clock.now())
-        if (
-            self._running
-            and rt.loop is None
-            and not queue.pull
-            and self.deliver is not None
-            and self.placement.owns(queue.name)
-        ):
+        dispatches = not queue.pull and self.deliver is not None and self.placement.owns(queue.name)
+        if self._running and rt.loop is None and dispatches:
             rt.loop = self._own(self._dispatch_loop(rt))
         return rt
 
@@ -130,8 +124,7 @@ class Scheduler:
             rt.wake.set()
 
     def _heaped(self, queue: Queue) -> bool:
-        """Whether this process keeps the queue's heap: a pull queue's if leases come from it, a push
-        queue's if it dispatches the queue."""
+        """Whether the queue's heap is kept here: a pull queue's if leases read it, a push queue's if owned."""
         return self._pull_heaps if queue.pull else self.placement.owns(queue.name)
 
     def heard(self, queue_name: str, schedule_us: int, task_name: str) -> None:
@@ -190,9 +183,7 @@ class Scheduler:
         return list(self.runtimes)
 
     def dispatch_stats_of(self, name: str) -> DispatchStats | None:
-        """(executed last minute, dispatches in flight, effective rate) of a queue with state here."""
-        rt = self.runtimes.get(name)
-        return None if rt is None else self.dispatch_stats(rt)
+        return None if (rt := self.runtimes.get(name)) is None else self.dispatch_stats(rt)
 
     # lifecycle
     def _own(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
