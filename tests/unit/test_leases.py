@@ -125,7 +125,7 @@ async def test_leases_come_from_where_the_placement_says(store: Storage, request
     # Over the group placement, leases lock the database's rows; alone, they read the scheduler's heap.
     engine = pull_engine(store, FakeClock(1000.0))
     grouped = request.node.callspec.params["store"] == "postgres-group"
-    assert (engine.service.leases.source is store) == grouped
+    assert (id(engine.service.leases.source) == id(store)) == grouped
     engine.pull_task("a")
     assert [t.name for t in lease(engine)] == [f"{QUEUE}/tasks/a"]
     assert engine.service.queue_stats(engine.service.require_queue(QUEUE)).oldest_schedule_us == 1060 * US
