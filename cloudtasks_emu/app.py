@@ -11,15 +11,14 @@ from aiohttp import web
 from google.protobuf.descriptor import ServiceDescriptor
 
 from . import names
-from .clock import Clock, FakeClock, SystemClock
+from .clock import Clock
 from .codec import CODECS
 from .config import Settings
 from .control import Controls
 from .dashboard import add_dashboard_routes
 from .dispatch import Dispatcher
-from .engine.group import Group, SharedClock
 from .engine.scheduler import Scheduler
-from .engine.storage import SharedStorage, open_storage
+from .engine.storage import open_backend
 from .faults import Faults
 from .mixins import LocationsApi, Operations
 from .model import Queue
@@ -47,19 +46,15 @@ def host_port(host: str, port: int) -> str:
 class Emulator:
     def __init__(self, settings: Settings, clock: Clock | None = None) -> None:
         self.settings = settings
-        store = open_storage(settings.data_dir, settings.database)
-        shared = store if isinstance(store, SharedStorage) else None
-        if clock is None and settings.virtual_clock:
-            clock = FakeClock() if shared is None else SharedClock(shared)
-        self.clock: Clock = clock or SystemClock()
+        # The store, its placement (with PostgreSQL: the group of processes sharing the queues), the
+        # attempt journal and the clock, all from one place.
+        self.backend = open_backend(settings, clock)
+        self.clock: Clock = self.backend.clock
         self.tokens = TokenMinter()
         self.faults = Faults()
         self.dispatcher = Dispatcher(settings, self.tokens, self.faults)
-        scheduler = Scheduler(store, self.clock, self.dispatcher.deliver, settings.attempt_journal_size)
-        # With PostgreSQL, this process is one of a group that shares the queues (engine/group.py).
-        self.group = None if shared is None else Group(shared, scheduler)
+        scheduler = Scheduler(self.backend, self.dispatcher.deliver)
         self.service = TasksService(settings, self.clock, scheduler)
-        self.service.group = self.group
         self.controls = Controls(self.service, self.clock, self.faults)
         operations = Operations(self.service)
         versions = {v: CloudTasksApi(codec, self.service, operations) for v, codec in CODECS.items()}
@@ -94,8 +89,7 @@ class Emulator:
         self.declare_queues()
         await self.dispatcher.start()
         self.service.scheduler.start()
-        if self.group is not None:
-            await self.group.start()
+        await self.backend.placement.start(self.service.scheduler)
         services: list[tuple[ServiceDescriptor, object]] = [
             (api.pb.DESCRIPTOR.services_by_name["CloudTasks"], api) for api in self.apis.versions.values()
         ]
@@ -128,10 +122,9 @@ class Emulator:
             await self._http.cleanup()
         self._backend.cleanup()
         await self.service.scheduler.stop(grace_s)
-        if self.group is not None:  # after the deliveries in flight: then the others take our queues
-            await self.group.stop()
+        await self.backend.placement.stop()  # after the deliveries in flight: then the others take our queues
         await self.dispatcher.close()
-        self.service.store.close()
+        self.backend.close()
 
     def _shutdown_report(self, grace_s: float) -> str:
         """What a stop leaves behind: deliveries in flight, tasks still pending, and whether they survive."""

@@ -24,7 +24,6 @@ from typing import Any
 from . import __version__
 from .app import Emulator, host_port
 from .config import Settings
-from .engine.storage import describe_storage
 from .errors import EmuError
 
 ENV_PREFIX = "CLOUDTASKS_EMU_"
@@ -255,9 +254,8 @@ def settings_from(args: argparse.Namespace) -> Settings:
     )
 
 
-def start_line(settings: Settings, ready: dict[str, Any]) -> str:
+def start_line(settings: Settings, ready: dict[str, Any], storage: str) -> str:
     """The one line a person reads on stderr: where it listens, where tasks live, which clock runs."""
-    storage = describe_storage(settings.data_dir, settings.database)
     clock = "virtual (moves through /_emu/clock)" if settings.virtual_clock else "real"
     extra = [f"HTTP {ready['http']}"] if ready["http_port"] != ready["port"] else []
     extra += [f"gRPC {ready['grpc']}"] if ready["grpc_port"] != ready["port"] else []
@@ -304,7 +302,7 @@ async def serve(settings: Settings, ready_file: str = "") -> None:
         await emulator.start()
         ready = ready_json(emulator)
         line = json.dumps(ready)
-        print(start_line(settings, ready), file=sys.stderr, flush=True)
+        print(start_line(settings, ready, emulator.backend.description), file=sys.stderr, flush=True)
         if ready_file:
             write_ready_file(ready_file, line)
         print(line, flush=True)

@@ -71,6 +71,8 @@ MAX_URL_LENGTH = 2083
 MAX_HEADERS_BYTES = 80 * 1024
 MAX_TAG_BYTES = 500  # PullMessage.tag, and the tag a LeaseTasks filter names
 MAX_LEASE_RESPONSE_BYTES = 32 * 1024 * 1024
+MAX_LEASE_S = 7 * 86400  # LeaseTasks' and RenewLease's lease_duration
+MAX_LEASE_TASKS = 1000  # LeaseTasksRequest.max_tasks
 # Task.dispatch_deadline: allowed [low, high] in milliseconds, by target.
 HTTP_DEADLINE_MS = (15_000, 30 * 60_000)
 APP_ENGINE_DEADLINE_MS = (15_000, 24 * 3_600_000 + 15_000)

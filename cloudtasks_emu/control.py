@@ -117,11 +117,11 @@ class Controls:
 
     def group_json(self) -> dict[str, Any]:
         """With --database: this process's member id and the push queues it dispatches."""
-        group = self._service.group
-        if group is None:
+        membership = self._service.membership()
+        if membership is None:
             message = "this emulator is not one of a group: start it with --database to share queues"
             raise EmuError(Code.NOT_FOUND, message)
-        return {"member": group.member, "owned": sorted(group.owned)}
+        return {"member": membership[0], "owned": membership[1]}
 
     def attempts(self, queue: str = "") -> list[dict[str, Any]]:
         """Recent dispatch attempts; UnknownQueue for a queue that does not exist."""

@@ -5,17 +5,15 @@ from __future__ import annotations
 import copy
 import random
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING
 
 from . import names, queue_hints
 from .clock import Clock, pacific_iso, to_us
-from .config import MAX_SCHEDULE_AHEAD_S, Settings
+from .config import MAX_LEASE_TASKS, MAX_SCHEDULE_AHEAD_S, Settings
 from .engine.journal import JournalEntry
-from .engine.leases import MAX_TASKS, Leases, lease_seconds, parse_filter
+from .engine.leases import Leases, lease_seconds, parse_filter
 from .engine.schedule_order import ScheduleKey, tasks_by_schedule
 from .engine.scheduler import Scheduler
-from .engine.storage import Inserted, Storage
-from .engine.storage.memory import MemoryStorage
+from .engine.storage import Inserted, Storage, open_backend
 from .errors import (
     NOT_FOUND_MESSAGE,
     QUEUE_MISSING,
@@ -29,9 +27,6 @@ from .errors import (
 from .listing import Page, clamp_page_size, decode_page_token, page, queue_filter
 from .model import HttpRequest, PullMessage, Queue, QueueState, QueueStats, Task, task_size
 
-if TYPE_CHECKING:
-    from .engine.group import Group
-
 
 class TasksService:
     """One method per operation of the API. Transports convert protos to the model and back."""
@@ -39,12 +34,11 @@ class TasksService:
     def __init__(self, settings: Settings, clock: Clock, scheduler: Scheduler | None = None) -> None:
         self.settings = settings
         self.clock = clock
-        self.scheduler = scheduler or Scheduler(MemoryStorage(), clock, journal_size=settings.attempt_journal_size)
+        self.scheduler = scheduler or Scheduler(open_backend(settings, clock))
         self.store: Storage = self.scheduler.store
         self.leases = Leases(self.scheduler)
         self._random = random.Random()
         self.startup_queues: list[Queue] = []  # what reset() returns to (--queue, --config)
-        self.group: Group | None = None  # several processes over one database: drain waits for all
 
     def now_us(self) -> int:
         return to_us(self.clock.now())
@@ -334,8 +328,8 @@ class TasksService:
             raise EmuError(Code.FAILED_PRECONDITION, "LeaseTasks can only be called on a pull queue.")
         if queue.state != QueueState.RUNNING:
             raise EmuError(Code.FAILED_PRECONDITION, f"The queue is {queue.state.value}: it cannot be leased from.")
-        if not 0 < max_tasks <= MAX_TASKS:
-            raise invalid(f"LeaseTasksRequest.maxTasks must be between 1 and {MAX_TASKS}.")
+        if not 0 < max_tasks <= MAX_LEASE_TASKS:
+            raise invalid(f"LeaseTasksRequest.maxTasks must be between 1 and {MAX_LEASE_TASKS}.")
         kind, tag = parse_filter(filter_)
         self._expire()
         return self.leases.lease(queue, max_tasks, duration_s, kind, tag, budget_bytes, size)
@@ -363,10 +357,13 @@ class TasksService:
 
     # push attempts
     async def drain(self, timeout_s: float, queues: list[str] | None = None) -> bool:
-        """Wait (bounded, real time) until nothing due remains undelivered; False on timeout."""
-        if self.group is not None:
-            return await self.group.drain(timeout_s, queues)
-        return await self.scheduler.drain(timeout_s, queues)
+        """Wait (bounded, real time) until nothing due remains undelivered, in every process of a
+        group; False on timeout."""
+        return await self.scheduler.placement.drain(self.scheduler, timeout_s, queues)
+
+    def membership(self) -> tuple[int, list[str]] | None:
+        """(member id, owned queues) of this process in a group of processes over one database; None alone."""
+        return self.scheduler.placement.membership()
 
     def attempts(self, queue: str | None = None, limit: int | None = None) -> list[JournalEntry]:
         """The latest push attempts, oldest first: of one queue, or of all queues merged by time."""

@@ -6,6 +6,7 @@ import collections
 import dataclasses
 import itertools
 from dataclasses import dataclass, field
+from typing import Protocol
 
 
 @dataclass(slots=True, frozen=True)
@@ -52,3 +53,17 @@ class Journal:
 
     def clear(self) -> None:
         self._queues.clear()
+
+
+class AttemptLog(Protocol):
+    """Where attempts are remembered: this process's `Journal`, or a group's in its database."""
+
+    size_per_queue: int
+
+    def record(self, entry: JournalEntry) -> None: ...
+
+    def entries(self, queue: str | None = None, limit: int | None = None) -> list[JournalEntry]: ...
+
+    def forget(self, queue: str) -> None: ...
+
+    def clear(self) -> None: ...

@@ -8,17 +8,15 @@ from __future__ import annotations
 
 import heapq
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
-from ..clock import to_us
-from ..config import MAX_TAG_BYTES
+from ..clock import US, to_us
+from ..config import MAX_LEASE_S, MAX_TAG_BYTES
 from ..errors import Code, EmuError, invalid
 from ..model import Attempt, PullMessage, Queue, Task
+from .placement import Candidates, LeaseSource
 from .scheduler import Scheduler, tombstone_until_us
-from .storage import SharedStorage
 
-MAX_LEASE_S = 7 * 86400
-MAX_TASKS = 1000
 _FILTER = re.compile(r'\s*(?:tag\s*=\s*(?:"([^"]*)"|(\S+))|tag_function\s*=\s*oldest_tag\(\))\s*')
 
 NOT_LEASED = "The task is not leased, its lease expired, or the schedule_time given is not the lease's."
@@ -51,6 +49,38 @@ def parse_filter(filter_: str) -> tuple[str, str | None]:
     return "tag", tag
 
 
+class HeapCandidates:
+    """A pull queue's candidates from the scheduler's heaps: the heap is this process's, so no lock."""
+
+    def __init__(self, scheduler: Scheduler, queue: Queue, now_us: int) -> None:
+        self.scheduler, self.queue, self.now_us = scheduler, queue, now_us
+        self.rt = scheduler.runtime(queue)
+        self.heap = self.rt.heap
+
+    def oldest_tag(self) -> str | None:
+        oldest = self.rt.top(self.scheduler.store)
+        return None if oldest is None else _tag(oldest)
+
+    def due(self, tag: str | None) -> Iterator[Task]:
+        # A tag filter reads that tag's own heap, so other tags' backlog costs nothing.
+        self.heap = self.rt.heap if tag is None else self.scheduler.tag_heap(self.rt, tag)
+        while (task := self.rt.top(self.scheduler.store, self.heap)) is not None and task.schedule_us <= self.now_us:
+            yield task
+
+    def take(self, task: Task) -> None:
+        heapq.heappop(self.heap)
+        self.scheduler.store.update_task(task)
+        self.scheduler.schedule(self.queue, task)
+
+
+class HeapSource:
+    def __init__(self, scheduler: Scheduler) -> None:
+        self.scheduler = scheduler
+
+    def lease(self, queue: Queue, now_us: int, max_tasks: int, pick: Callable[[Candidates], list[Task]]) -> list[Task]:
+        return pick(HeapCandidates(self.scheduler, queue, now_us))
+
+
 class Leases:
     """Lease bookkeeping over the scheduler's per-queue heaps; every call runs on the event loop."""
 
@@ -58,8 +88,8 @@ class Leases:
         self.scheduler = scheduler
         self.store = scheduler.store
         self.clock = scheduler.clock
-        # Shared by several processes, the store itself leases (row locks), since no heap sees every task.
-        self._shared = self.store if isinstance(self.store, SharedStorage) else None
+        # Where the backend's placement says candidates come from; by default the scheduler's heaps.
+        self.source: LeaseSource = scheduler.placement.pull_source or HeapSource(scheduler)
 
     def lease(
         self,
@@ -76,44 +106,29 @@ class Leases:
         `kind` and `tag` come from parse_filter(); the service has checked the request.
         """
         now_us = to_us(self.clock.now())
-        until_us = now_us + duration_s * 1_000_000
-        if self._shared is not None:
-            return self._shared.lease_due(
-                queue.name,
-                now_us,
-                max_tasks,
-                tag if kind == "tag" else None,
-                kind == "oldest_tag",
-                budget_bytes,
-                size,
-                lambda task: _begin_lease(task, until_us, now_us),
-            )
-        rt = self.scheduler.runtime(queue)
-        if kind == "oldest_tag":
-            oldest = rt.top(self.store)
-            if oldest is None:
-                return []
-            tag = _tag(oldest)
-        # A tag filter reads that tag's own heap, so other tags' backlog costs nothing.
-        heap = rt.heap if not kind else self.scheduler.tag_heap(rt, tag or "")
-        leased: list[Task] = []
-        while len(leased) < max_tasks:
-            task = rt.top(self.store, heap)
-            if task is None or task.schedule_us > now_us:
-                break
-            cost = size(task)
-            if leased and cost > budget_bytes:
-                break
-            heapq.heappop(heap)
-            budget_bytes -= cost
-            self._start_lease(queue, task, until_us, now_us)
-            leased.append(task)
-        return leased
+        until_us = now_us + duration_s * US
 
-    def _start_lease(self, queue: Queue, task: Task, until_us: int, now_us: int) -> None:
-        _begin_lease(task, until_us, now_us)
-        self.store.update_task(task)
-        self.scheduler.schedule(queue, task)
+        def pick(candidates: Candidates) -> list[Task]:
+            chosen = tag
+            if kind == "oldest_tag":
+                chosen = candidates.oldest_tag()
+                if chosen is None:
+                    return []
+            leased: list[Task] = []
+            budget = budget_bytes
+            for task in candidates.due(chosen if kind else None):
+                cost = size(task)
+                if leased and cost > budget:
+                    break
+                budget -= cost
+                _begin_lease(task, until_us, now_us)
+                candidates.take(task)
+                leased.append(task)
+                if len(leased) == max_tasks:
+                    break
+            return leased
+
+        return self.source.lease(queue, now_us, max_tasks, pick)
 
     def _reschedule(self, queue: Queue, task: Task, at_us: int, lease_until_us: int | None) -> None:
         """Write the task's new schedule (the lease's end, or now when released) and queue it there."""
@@ -136,7 +151,7 @@ class Leases:
 
     def renew(self, queue: Queue, task: Task, schedule_us: int, duration_s: int) -> Task:
         self.held(task, queue, schedule_us)
-        until_us = to_us(self.clock.now()) + duration_s * 1_000_000
+        until_us = to_us(self.clock.now()) + duration_s * US
         self._reschedule(queue, task, until_us, until_us)
         return task
 

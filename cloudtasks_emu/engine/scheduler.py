@@ -13,7 +13,7 @@ import collections
 import heapq
 import itertools
 import logging
-from collections.abc import Callable, Coroutine
+from collections.abc import Coroutine
 from typing import Any
 
 from ..clock import EPSILON_S, US, Clock, Signal, to_us
@@ -21,10 +21,11 @@ from ..errors import EmuError
 from ..model import PullMessage, Queue, QueueState, Task
 from . import attempts
 from .attempts import AttemptContext, Deliver, Outcome
-from .journal import Journal, JournalEntry
+from .journal import AttemptLog, JournalEntry
+from .placement import DispatchStats, Placement
 from .ratelimit import TokenBucket
 from .retry import give_up_rule
-from .storage import SharedStorage, Storage
+from .storage import Backend, Storage
 
 logger = logging.getLogger(__name__)
 
@@ -87,35 +88,33 @@ class QueueRuntime:
 class Scheduler:
     """Owns every queue loop and attempt; all of it runs on the event loop."""
 
-    def __init__(self, store: Storage, clock: Clock, deliver: Deliver | None = None, journal_size: int = 100) -> None:
-        self.store = store
-        self.clock = clock
+    def __init__(self, backend: Backend, deliver: Deliver | None = None) -> None:
+        self.store: Storage = backend.store
+        self.clock: Clock = backend.clock
+        # Which queues this process dispatches: only a queue's owner keeps its heap, so one loop paces it.
+        self.placement: Placement = backend.placement
+        self.journal: AttemptLog = backend.journal
         self.deliver = deliver
         self.runtimes: dict[str, QueueRuntime] = {}
-        self.journal = Journal(journal_size)
         self._seq = itertools.count()
         self._owned: set[asyncio.Task[None]] = set()
         self._running = False
         self._changed = asyncio.Event()  # a loop parked or an attempt ended: drain looks again
-        # Several processes over one database (engine/group.py): only a queue's owner keeps its heap and
-        # dispatches it; a retry written elsewhere is announced to the owner; pull leases are taken in the store.
-        self.owns: Callable[[str], bool] = lambda name: True
-        self.announce: Callable[[Queue, Task], None] = lambda queue, task: None
-        self._shared = store if isinstance(store, SharedStorage) else None
-        self._pull_heaps = self._shared is None
+        self._pull_heaps = backend.placement.pull_source is None  # else pull leases read the store
 
     # wiring from the service
     def runtime(self, queue: Queue) -> QueueRuntime:
         rt = self.runtimes.get(queue.name)
         if rt is None:
             rt = self.runtimes[queue.name] = QueueRuntime(queue, self.clock.now())
-        if self._running and rt.loop is None and not queue.pull and self.deliver is not None and self.owns(queue.name):
+        dispatches = not queue.pull and self.deliver is not None and self.placement.owns(queue.name)
+        if self._running and rt.loop is None and dispatches:
             rt.loop = self._own(self._dispatch_loop(rt))
         return rt
 
     def schedule(self, queue: Queue, task: Task) -> None:
         rt = self.runtime(queue)
-        if not self._pull_heaps if queue.pull else not self.owns(queue.name):
+        if not self._heaped(queue):
             return
         entry = (task.schedule_us, next(self._seq), task.name)
         heapq.heappush(rt.heap, entry)
@@ -124,10 +123,14 @@ class Scheduler:
         if rt.heap[0][2] == task.name:
             rt.wake.set()
 
+    def _heaped(self, queue: Queue) -> bool:
+        """Whether the queue's heap is kept here: a pull queue's if leases read it, a push queue's if owned."""
+        return self._pull_heaps if queue.pull else self.placement.owns(queue.name)
+
     def heard(self, queue_name: str, schedule_us: int, task_name: str) -> None:
         """A task of an owned queue was created by another process: into the heap, as schedule() does."""
         rt = self.runtimes.get(queue_name)
-        if rt is None or not self.owns(queue_name):
+        if rt is None or not self.placement.owns(queue_name):
             return
         heapq.heappush(rt.heap, (schedule_us, next(self._seq), task_name))
         if rt.heap[0][2] == task_name:
@@ -167,19 +170,20 @@ class Scheduler:
     def stats(self, queue: Queue) -> tuple[int | None, int, int, float]:
         """(oldest schedule_us, executed last minute, dispatches in flight, effective rate)."""
         rt = self.runtime(queue)
-        if self._shared is not None and (queue.pull or not self.owns(queue.name)):  # no heap here
-            oldest = self._shared.oldest_schedule_us(queue.name)
-            published = None if queue.pull else self._shared.published_stats(queue.name)
-            if published is not None:  # the owner's, as of its last publication (engine/group.py)
-                return (oldest, *published)
-        else:
+        if self._heaped(queue):
             top = rt.top(self.store)
-            oldest = top.schedule_us if top is not None else None
-        return (oldest, *self.dispatch_stats(rt))
+            return (None if top is None else top.schedule_us, *self.dispatch_stats(rt))
+        oldest, published = self.placement.stats_elsewhere(queue)
+        return (oldest, *(published or self.dispatch_stats(rt)))
 
-    def dispatch_stats(self, rt: QueueRuntime) -> tuple[int, int, float]:
-        """(executed last minute, dispatches in flight, effective rate) of a queue dispatched here."""
+    def dispatch_stats(self, rt: QueueRuntime) -> DispatchStats:
         return rt.executed_last_minute(self.clock.now()), rt.attempts_in_flight, rt.bucket.effective_rate
+
+    def runtime_names(self) -> list[str]:
+        return list(self.runtimes)
+
+    def dispatch_stats_of(self, name: str) -> DispatchStats | None:
+        return None if (rt := self.runtimes.get(name)) is None else self.dispatch_stats(rt)
 
     # lifecycle
     def _own(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
@@ -198,7 +202,7 @@ class Scheduler:
         """Rebuild every queue's heap from the store (tasks kept across a restart) and start the loops."""
         self._running = True
         for queue in list(self.store.queues_after("", "")):
-            if self.owns(queue.name):
+            if self.placement.owns(queue.name):
                 self.take(queue)
 
     def take(self, queue: Queue) -> None:
@@ -330,8 +334,8 @@ class Scheduler:
             self.store.remove_task(task.name, tombstone_until_us(queue, now))
             return
         self.schedule(queue, stored)
-        if not self.owns(queue.name):  # RunTask through a process that does not own the queue
-            self.announce(queue, stored)
+        if not self.placement.owns(queue.name):  # RunTask through a process that does not own the queue
+            self.placement.announce(queue, stored)
 
     def _record(self, queue: Queue, task: Task, context: AttemptContext, outcome: Outcome, now: float) -> None:
         entry = JournalEntry(

@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from engine_harness import GROUPED
 
 from cloudtasks_emu.engine.storage import Storage, open_storage
 from tests.postgres_server import PostgresServer
@@ -23,6 +24,10 @@ def postgres_url() -> Iterator[str]:
 
 
 def _open(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Storage:
+    if backend == "postgres-group":
+        opened = _open("postgres", tmp_path, request)
+        GROUPED.add(opened)
+        return opened
     if backend == "postgres":
         return open_storage("", request.getfixturevalue("postgres_url"))
     return open_storage("" if backend == "memory" else str(tmp_path / "data"))

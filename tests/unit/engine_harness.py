@@ -3,17 +3,25 @@
 from __future__ import annotations
 
 import asyncio
+import weakref
 from dataclasses import dataclass, field
 
 from cloudtasks_emu.clock import FakeClock
 from cloudtasks_emu.config import Settings
 from cloudtasks_emu.engine.scheduler import AttemptContext, Outcome, Scheduler
-from cloudtasks_emu.engine.storage import Storage
+from cloudtasks_emu.engine.storage import Backend, Storage, one_process
+from cloudtasks_emu.engine.storage.postgres import PostgresStorage
+from cloudtasks_emu.engine.storage.postgres.group import Group
+from cloudtasks_emu.engine.storage.postgres.shared_state import SharedJournal
 from cloudtasks_emu.model import AppEngineRequest, PullMessage, Queue, Task
 from cloudtasks_emu.service import TasksService
 
 PARENT = "projects/p/locations/l"
 QUEUE = f"{PARENT}/queues/q"
+# Stores the engine runs over with the PostgreSQL group as its placement (leases from locked rows,
+# heapless stats), not as one process: the conftest's "postgres-group" backend.
+GROUPED: weakref.WeakSet[Storage] = weakref.WeakSet()
+ENGINE_BACKENDS = ["memory", "sqlite", "postgres", "postgres-group"]
 
 
 @dataclass
@@ -64,7 +72,11 @@ class Engine:
 def start_engine(store: Storage, clock: FakeClock, deliver: ScriptedDeliver | None = None) -> Engine:
     """A running engine over `store` (which may hold state from an earlier engine: a restart)."""
     deliver = deliver or ScriptedDeliver()
-    scheduler = Scheduler(store, clock, deliver)
+    backend = one_process(store, clock)
+    if store in GROUPED:  # a member that has not joined: it owns no push queue, and pull needs none
+        assert isinstance(store, PostgresStorage)
+        backend = Backend(store, Group(store, None), SharedJournal(store, 100), clock, "postgres group")
+    scheduler = Scheduler(backend, deliver)
     service = TasksService(Settings(virtual_clock=True, queue_reuse_delay_s=0), clock, scheduler)
     scheduler.start()
     return Engine(service, clock, deliver)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from engine_harness import PARENT, QUEUE, Engine, start_engine
+from engine_harness import ENGINE_BACKENDS, PARENT, QUEUE, Engine, start_engine
 
 from cloudtasks_emu.clock import FakeClock
 from cloudtasks_emu.engine.storage import Storage
@@ -13,6 +13,8 @@ from cloudtasks_emu.errors import Code, EmuError
 from cloudtasks_emu.model import Queue, Task
 
 US = 1_000_000
+
+pytestmark = pytest.mark.parametrize("store", ENGINE_BACKENDS, indirect=True)
 
 
 def pull_engine(store: Storage, clock: FakeClock) -> Engine:
@@ -117,3 +119,13 @@ async def test_the_tag_index_follows_new_tasks_and_returned_leases(store: Storag
     engine.clock.advance(10)  # the first lease ran out: red0 is leasable again
     assert [t.name for t in lease(engine, filter_="tag=red")] == [first.name]
     assert len(lease(engine, max_tasks=100)) == 50
+
+
+async def test_leases_come_from_where_the_placement_says(store: Storage, request: pytest.FixtureRequest) -> None:
+    # Over the group placement, leases lock the database's rows; alone, they read the scheduler's heap.
+    engine = pull_engine(store, FakeClock(1000.0))
+    grouped = request.node.callspec.params["store"] == "postgres-group"
+    assert (id(engine.service.leases.source) == id(store)) == grouped
+    engine.pull_task("a")
+    assert [t.name for t in lease(engine)] == [f"{QUEUE}/tasks/a"]
+    assert engine.service.queue_stats(engine.service.require_queue(QUEUE)).oldest_schedule_us == 1060 * US

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import threading
 import uuid
+from collections.abc import Callable
 
 import psycopg
 import pytest
 
+from cloudtasks_emu.engine.placement import Candidates
 from cloudtasks_emu.engine.storage import Inserted, StorageError, open_storage
 from cloudtasks_emu.engine.storage.postgres import PostgresStorage
-from cloudtasks_emu.engine.storage.postgres_schema import redact
+from cloudtasks_emu.engine.storage.postgres.schema import redact
 from cloudtasks_emu.model import AppEngineRequest, PullMessage, Queue, QueueState, Task
 
 Q = "projects/p/locations/l/queues/q"
@@ -98,33 +100,45 @@ def test_a_create_into_a_queue_changed_by_another_connection_is_refused_until_re
         b.close()
 
 
+def take_all(hold: Callable[[], None] = lambda: None) -> Callable[[Candidates], list[Task]]:
+    """A lease algorithm that takes every due candidate, leased until 1000, calling `hold` after each."""
+
+    def pick(candidates: Candidates) -> list[Task]:
+        taken = []
+        for task in candidates.due(None):
+            task.schedule_us = task.lease_until_us = 1000
+            candidates.take(task)
+            taken.append(task)
+            hold()
+        return taken
+
+    return pick
+
+
 def test_two_leases_at_once_never_take_the_same_task(fresh_url: str) -> None:
     a, b = PostgresStorage(fresh_url), PostgresStorage(fresh_url)
     try:
-        a.put_queue(Queue(name=Q, pull=True))
+        queue = Queue(name=Q, pull=True)
+        a.put_queue(queue)
         for i in range(10):
             a.insert_task(Q, Task(name=f"{Q}/tasks/t{i}", payload=PullMessage(b"x"), schedule_us=1, create_us=1))
         inside = threading.Event()
         release = threading.Event()
         first: list[Task] = []
 
-        def slow_start(task: Task) -> None:  # keeps a's transaction (and its row locks) open
-            task.schedule_us = task.lease_until_us = 1000
+        def hold() -> None:  # keeps a's transaction (and its row locks) open
             inside.set()
             release.wait(10)
 
         def lease_a() -> None:
-            first.extend(a.lease_due(Q, 5, 3, None, False, 1 << 20, lambda t: 1, slow_start))
+            first.extend(a.lease(queue, 5, 3, take_all(hold)))
 
         thread = threading.Thread(target=lease_a)
         thread.start()
         assert inside.wait(10)
 
-        def start(task: Task) -> None:
-            task.schedule_us = task.lease_until_us = 1000
-
         b._conn().execute("SET lock_timeout = '2s'")  # waiting on a's rows would fail, not just be slow
-        second = b.lease_due(Q, 5, 3, None, False, 1 << 20, lambda t: 1, start)
+        second = b.lease(queue, 5, 3, take_all())
         release.set()
         thread.join(10)
         names = [t.name for t in first] + [t.name for t in second]

@@ -10,10 +10,15 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable, Iterator
-from typing import NamedTuple, Protocol, runtime_checkable
+from dataclasses import dataclass
+from typing import NamedTuple, Protocol
 
+from ...clock import Clock, FakeClock, SystemClock
+from ...config import Settings
 from ...errors import Code, EmuError
 from ...model import Queue, Task
+from ..journal import AttemptLog, Journal
+from ..placement import OneProcess, Placement
 
 
 class Inserted(enum.StrEnum):
@@ -122,55 +127,46 @@ class Storage(Protocol):
     def close(self) -> None: ...
 
 
-@runtime_checkable
-class SharedStorage(Storage, Protocol):
-    """A store that several emulator processes share (PostgreSQL): the extra operations they need.
-
-    Pull leases are taken in the store, atomically, since no process's heap sees every task; the
-    rest serves the group's ownership, attempt journal and virtual clock (engine/group.py).
-    """
-
-    url: str
-    backend_pid: int  # tells this process's own notifications apart
-
-    def lease_due(
-        self,
-        queue_name: str,
-        now_us: int,
-        max_tasks: int,
-        tag: str | None,
-        oldest_tag: bool,
-        budget_bytes: int,
-        size: Callable[[Task], int],
-        start: Callable[[Task], None],
-    ) -> list[Task]: ...
-
-    def oldest_schedule_us(self, queue_name: str) -> int | None: ...
-
-    def publish_stats(self, stats: dict[str, tuple[int, int, float]]) -> None: ...
-
-    def published_stats(self, queue_name: str) -> tuple[int, int, float] | None: ...
-
-    def push_queue_names(self) -> list[str]: ...
-
-    def add_attempt(self, queue_name: str, data: str, keep: int) -> None: ...
-
-    def attempts(self, queue_name: str | None, limit: int) -> list[str]: ...
-
-    def forget_attempts(self, queue_name: str | None) -> None: ...
-
-    def shared_now_us(self, proposed_us: int) -> int: ...
-
-    def move_shared_clock(self, at_us: int, backwards: bool = False) -> None: ...
-
-
 def describe_storage(data_dir: str, database: str) -> str:
     """Where state lives, for the start and stop lines: which backend, and what survives the process."""
     if database:
-        from .postgres_schema import redact
+        from .postgres.schema import redact
 
         return f"postgresql at {redact(database)} (shared, kept)"
     return f"sqlite in {data_dir} (kept)" if data_dir else "memory (tasks are lost on exit)"
+
+
+@dataclass(frozen=True, slots=True)
+class Backend:
+    """Everything specific to a backend, opened once and handed to the scheduler at construction."""
+
+    store: Storage
+    placement: Placement  # which process dispatches which queue, where lease candidates come from
+    journal: AttemptLog
+    clock: Clock
+    description: str  # for the start line and logs
+
+    def close(self) -> None:
+        self.store.close()
+
+
+def one_process(store: Storage, clock: Clock, journal_size: int = 100, description: str = "") -> Backend:
+    """A backend that this process alone uses: every queue is its own."""
+    return Backend(store, OneProcess(), Journal(journal_size), clock, description)
+
+
+def open_backend(settings: Settings, clock: Clock | None = None) -> Backend:
+    """The backend `settings` name (see open_storage), with its placement, journal and clock (a virtual
+    one with --virtual-clock, unless `clock` is given)."""
+    description = describe_storage(settings.data_dir, settings.database)
+    if settings.database and not settings.data_dir:
+        from .postgres import open_group
+
+        return open_group(settings, clock, description)
+    store = open_storage(settings.data_dir, settings.database)
+    if clock is None:
+        clock = FakeClock() if settings.virtual_clock else SystemClock()
+    return one_process(store, clock, settings.attempt_journal_size, description)
 
 
 def open_storage(data_dir: str, database: str = "") -> Storage:
@@ -191,4 +187,14 @@ def open_storage(data_dir: str, database: str = "") -> Storage:
     return SqliteStorage(data_dir)
 
 
-__all__ = ["Inserted", "SharedStorage", "Storage", "StorageError", "Usage", "describe_storage", "open_storage"]
+__all__ = [
+    "Backend",
+    "Inserted",
+    "Storage",
+    "StorageError",
+    "Usage",
+    "describe_storage",
+    "one_process",
+    "open_backend",
+    "open_storage",
+]

@@ -1,4 +1,4 @@
-"""Reaching PostgreSQL and the versioned schema of the `--database` backend (postgres.py).
+"""Reaching PostgreSQL and the versioned schema of the `--database` backend (store.py).
 
 Tables live in their own schema, `cloudtasks_emu`, first on each connection's search path; the
 `schema_version` table says which version wrote them: an older one is brought up to date at start, a
@@ -11,8 +11,8 @@ import functools
 from collections.abc import Callable
 from typing import Any, ParamSpec, TypeVar
 
-from ...errors import Code, EmuError
-from . import StorageError
+from ....errors import Code, EmuError
+from .. import StorageError
 
 P = ParamSpec("P")
 R = TypeVar("R")

@@ -6,7 +6,7 @@ process's last read of it, kept with the row's `xmin` (a new one on every write 
 task's INSERT checks in the same statement that the stored queue still has that `xmin`, so a create
 costs one round trip and still never uses a queue another process has changed (QUEUE_CHANGED). Tables
 live in their own schema, `cloudtasks_emu`, versioned by `schema_version`. A new push task announces
-itself with NOTIFY in the statement that inserts it, so the queue's owner (see engine/group.py) hears
+itself with NOTIFY in the statement that inserts it, so the queue's owner (see group.py) hears
 of it with no polling and no extra round trip. psycopg 3's sync API fits the synchronous Protocol;
 each call is a short statement on the event loop's thread, as with SQLite.
 """
@@ -17,12 +17,12 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
-from ...errors import Code, EmuError
-from ...model import PullMessage, Queue, Task, task_size
-from . import Inserted, StorageError, Usage
-from .postgres_schema import CHANNEL, UNAVAILABLE, connect, ensure_schema, unavailable
-from .postgres_shared import SharedOperations
-from .records import dumps, load_queue, load_task
+from ....errors import Code, EmuError
+from ....model import PullMessage, Queue, Task, task_size
+from .. import Inserted, StorageError, Usage
+from ..records import dumps, load_queue, load_task
+from .schema import CHANNEL, UNAVAILABLE, connect, ensure_schema, unavailable
+from .shared import SharedOperations
 
 _CHUNK = 500
 _QUEUE_UNCHANGED = "SELECT 1 FROM queues WHERE name = %s AND xmin::text = %s"  # as this process read it
@@ -173,7 +173,7 @@ class PostgresStorage(SharedOperations):
 
     @unavailable
     def push_queue_names(self) -> list[str]:
-        """Every push queue, for the group's ownership (engine/group.py)."""
+        """Every push queue, for the group's ownership (group.py)."""
         return [row[0] for row in self._conn().execute("SELECT name FROM queues WHERE NOT pull ORDER BY name")]
 
     # tasks

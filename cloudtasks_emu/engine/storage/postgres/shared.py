@@ -1,14 +1,15 @@
-"""What only a shared store does (the SharedStorage Protocol): pull leases taken in the database, the
-group's attempt journal and its virtual clock; mixed into PostgresStorage (postgres.py)."""
+"""What only a shared store does: pull leases taken in the database (a LeaseSource), heapless stats, the
+group's attempt journal and its virtual clock; mixed into PostgresStorage (store.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
-from ...model import Task
-from .postgres_schema import CHANNEL, unavailable
-from .records import dumps, load_task
+from ....model import Queue, Task
+from ...placement import Candidates
+from ..records import dumps, load_task
+from .schema import CHANNEL, unavailable
 
 
 class SharedOperations:
@@ -43,47 +44,17 @@ class SharedOperations:
         return None if row is None else (int(row[0]), int(row[1]), float(row[2]))
 
     @unavailable
-    def lease_due(
-        self,
-        queue_name: str,
-        now_us: int,
-        max_tasks: int,
-        tag: str | None,
-        oldest_tag: bool,
-        budget_bytes: int,
-        size: Callable[[Task], int],
-        start: Callable[[Task], None],
-    ) -> list[Task]:
-        """Lease up to `max_tasks` due tasks, oldest first, atomically across the group: the rows are
-        locked (SKIP LOCKED: a concurrent lease takes others) and written back by `start` before commit."""
+    def lease(self, queue: Queue, now_us: int, max_tasks: int, pick: Callable[[Candidates], list[Task]]) -> list[Task]:
+        """Run the lease algorithm over the queue's due rows, atomically across the group: the rows are
+        locked (SKIP LOCKED: a concurrent lease takes others) and the leased ones written before commit."""
         db = self._conn()
         with db.transaction():
-            if oldest_tag:
-                row = db.execute(
-                    "SELECT tag FROM tasks WHERE queue = %s ORDER BY schedule_us, name LIMIT 1", (queue_name,)
-                ).fetchone()
-                if row is None:
-                    return []
-                tag = row[0] or ""
-            where = "queue = %s AND schedule_us <= %s" + ("" if tag is None else " AND tag = %s")
-            params: tuple[Any, ...] = (queue_name, now_us) if tag is None else (queue_name, now_us, tag)
-            rows = db.execute(
-                f"SELECT data FROM tasks WHERE {where} ORDER BY schedule_us, name LIMIT %s FOR UPDATE SKIP LOCKED",
-                (*params, max_tasks),
-            ).fetchall()
-            leased: list[Task] = []
-            for (data,) in rows:
-                task = load_task(data)
-                cost = size(task)
-                if leased and cost > budget_bytes:
-                    break
-                budget_bytes -= cost
-                start(task)
-                leased.append(task)
-            if leased:
+            candidates = _LockedRows(db, queue.name, now_us, max_tasks)
+            leased = pick(candidates)
+            if candidates.taken:
                 db.cursor().executemany(
                     "UPDATE tasks SET schedule_us = %s, data = %s WHERE name = %s",
-                    [(task.schedule_us, dumps(task), task.name) for task in leased],
+                    [(task.schedule_us, dumps(task), task.name) for task in candidates.taken],
                 )
         return leased
 
@@ -136,3 +107,30 @@ class SharedOperations:
                 (backwards, at_us, at_us),
             ).fetchone()
             db.execute("SELECT pg_notify(%s, %s)", (CHANNEL, f"{'C' if backwards else 'c'}|{row[0]}"))
+
+
+class _LockedRows:
+    """A pull queue's candidates as rows of the database, locked by the lease's transaction."""
+
+    def __init__(self, db: Any, queue_name: str, now_us: int, max_tasks: int) -> None:
+        self.db, self.queue_name, self.now_us, self.max_tasks = db, queue_name, now_us, max_tasks
+        self.taken: list[Task] = []
+
+    def oldest_tag(self) -> str | None:
+        row = self.db.execute(
+            "SELECT tag FROM tasks WHERE queue = %s ORDER BY schedule_us, name LIMIT 1", (self.queue_name,)
+        ).fetchone()
+        return None if row is None else row[0] or ""
+
+    def due(self, tag: str | None) -> Iterator[Task]:
+        where = "queue = %s AND schedule_us <= %s" + ("" if tag is None else " AND tag = %s")
+        params: tuple[Any, ...] = (self.queue_name, self.now_us) if tag is None else (self.queue_name, self.now_us, tag)
+        rows = self.db.execute(
+            f"SELECT data FROM tasks WHERE {where} ORDER BY schedule_us, name LIMIT %s FOR UPDATE SKIP LOCKED",
+            (*params, self.max_tasks),
+        ).fetchall()
+        for (data,) in rows:
+            yield load_task(data)
+
+    def take(self, task: Task) -> None:
+        self.taken.append(task)

@@ -24,23 +24,19 @@ store, and attempts that were in flight are due again (at-least-once).
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
-import dataclasses
-import json
 import logging
 import math
-import time
 import uuid
 from typing import Any
 
-from ..clock import US, FakeClock, to_us
-from ..errors import Code, EmuError
-from ..model import Queue, Task
-from .journal import JournalEntry
-from .scheduler import Scheduler
-from .storage import SharedStorage
-from .storage.postgres_schema import CHANNEL, UNAVAILABLE, connect
+from ....clock import US, to_us
+from ....errors import Code, EmuError
+from ....model import Queue, Task
+from ...placement import DispatchStats, Host, LeaseSource
+from .schema import CHANNEL, UNAVAILABLE, connect
+from .shared_state import SharedClock
+from .store import PostgresStorage
 
 logger = logging.getLogger(__name__)
 
@@ -54,71 +50,16 @@ _ADVISORY = (
 )
 
 
-class SharedClock(FakeClock):
-    """The virtual clock of the group: moved through any process, stored in the database, heard by all."""
-
-    def __init__(self, store: SharedStorage) -> None:
-        super().__init__(store.shared_now_us(to_us(time.time())) / US)
-        self._store = store
-        self._quiet = False  # applying what another process published: publish nothing
-
-    def set(self, at: float) -> None:
-        if not self._quiet:  # in whole microseconds, as the others will hear it
-            at = to_us(at) / US
-            self._store.move_shared_clock(to_us(at))
-        super().set(at)
-
-    def rebase(self, at: float) -> None:
-        """A reset's jump (backwards too) is the group's: every process jumps with it."""
-        self._store.move_shared_clock(to_us(at), backwards=True)
-        self.heard(to_us(at) / US, backwards=True)
-
-    def heard(self, at: float, backwards: bool = False) -> None:
-        self._quiet = True
-        try:
-            super().rebase(at) if backwards else super().set(at)
-        finally:
-            self._quiet = False
-
-
-class SharedJournal:
-    """The attempt journal in the database, so /_emu/attempts answers for every process."""
-
-    def __init__(self, store: SharedStorage, size_per_queue: int) -> None:
-        self.store = store
-        self.size_per_queue = size_per_queue
-
-    def record(self, entry: JournalEntry) -> None:
-        if self.size_per_queue <= 0:
-            return
-        data = dataclasses.asdict(entry)
-        data["response_excerpt"] = base64.b64encode(entry.response_excerpt).decode()
-        self.store.add_attempt(entry.queue, json.dumps(data), self.size_per_queue)
-
-    def entries(self, queue: str | None = None, limit: int | None = None) -> list[JournalEntry]:
-        if limit is not None and limit <= 0:
-            return []
-        rows = self.store.attempts(queue, limit if limit is not None else 1_000_000)
-        out = []
-        for row in rows:
-            data = json.loads(row)
-            data["response_excerpt"] = base64.b64decode(data["response_excerpt"])
-            out.append(JournalEntry(**data))
-        return out
-
-    def forget(self, queue: str) -> None:
-        self.store.forget_attempts(queue)
-
-    def clear(self) -> None:
-        self.store.forget_attempts(None)
-
-
 class Group:
     """This process's membership: the queues it owns, and the notifications it acts on."""
 
-    def __init__(self, store: SharedStorage, scheduler: Scheduler) -> None:
+    def __init__(self, store: PostgresStorage, clock: SharedClock | None) -> None:
         self.store = store
-        self.scheduler = scheduler
+        self.pull_source: LeaseSource | None = (
+            store  # no process's heap sees every task: leases lock the database's rows
+        )
+        self._clock = clock  # the group's virtual clock, moved by what the others publish; None: real time
+        self._host: Host | None = None  # the scheduler this process dispatches with, from start()
         self.owned: set[str] = set()
         self.member = 0  # the backend pid of the lock connection: unique among live members
         self._locks: Any = None  # sync connection: the member's and the queues' advisory locks
@@ -129,14 +70,32 @@ class Group:
         self._listening = asyncio.Event()  # set while this process is a listening member
         self._lost = False  # the database connection was lost and the group not rejoined yet
         self._published: dict[str, tuple[int, int, float]] = {}  # the stats last published, by queue
-        scheduler.owns = self.owned.__contains__
-        scheduler.announce = self._announce
-        scheduler.journal = SharedJournal(store, scheduler.journal.size_per_queue)  # type: ignore[assignment]
+
+    @property
+    def host(self) -> Host:
+        assert self._host is not None, "the group is not started"
+        return self._host
+
+    # the placement's questions (engine/placement.py)
+    def owns(self, queue_name: str) -> bool:
+        return queue_name in self.owned
+
+    def announce(self, queue: Queue, task: Task) -> None:
+        self._notify(f"t|{queue.name}|{task.schedule_us}|{task.name}")
+
+    def stats_elsewhere(self, queue: Queue) -> tuple[int | None, DispatchStats | None]:
+        """Read in the database, since no heap here holds the queue: the owner's stats as of its last publication."""
+        oldest = self.store.oldest_schedule_us(queue.name)
+        return oldest, None if queue.pull else self.store.published_stats(queue.name)
+
+    def membership(self) -> tuple[int, list[str]] | None:
+        return self.member, sorted(self.owned)
 
     # lifecycle
-    async def start(self, timeout_s: float = 10.0) -> None:
-        """Join the group (StorageError if the database cannot be reached), and return once this
-        process listens, counts as a member and has taken its share of the queues."""
+    async def start(self, host: Host, timeout_s: float = 10.0) -> None:
+        """Join the group (StorageError if the database cannot be reached) to dispatch with `host`, and
+        return once this process listens, counts as a member and has taken its share of the queues."""
+        self._host = host
         await self._join()
         self._own(self._listen_forever())
         with contextlib.suppress(TimeoutError):
@@ -164,7 +123,7 @@ class Group:
     def _drop_all(self) -> None:
         for name in list(self.owned):
             self.owned.discard(name)
-            self.scheduler.release(name)
+            self.host.release(name)
 
     async def _listen_forever(self) -> None:
         """Listen, and sweep for unowned queues; after a lost connection, drop every queue (another
@@ -241,8 +200,7 @@ class Group:
         """The dispatch stats of the owned queues, as they change, for GetQueue through the other processes."""
         while True:
             await asyncio.sleep(STATS_S)
-            runtimes = self.scheduler.runtimes
-            stats = {name: self.scheduler.dispatch_stats(runtimes[name]) for name in self.owned if name in runtimes}
+            stats = {name: row for name in self.owned if (row := self.host.dispatch_stats_of(name)) is not None}
             changed = {name: row for name, row in stats.items() if self._published.get(name) != row}
             if changed:
                 self.store.publish_stats(changed)
@@ -288,13 +246,13 @@ class Group:
             return
         self.owned.add(name)
         logger.info("took queue %s", name)
-        self.scheduler.take(queue)
+        self.host.take(queue)
 
     def _release(self, name: str) -> None:
         if name in self.owned:
             self.owned.discard(name)
             self._locks.execute("SELECT pg_advisory_unlock(%s, hashtext(%s))", (_QUEUE, name))
-        self.scheduler.release(name)
+        self.host.release(name)
 
     def _consider(self, name: str) -> None:
         """A queue was just created or changed and nobody here owns it: take it if it is ours to take."""
@@ -307,21 +265,18 @@ class Group:
     def _notify(self, payload: str) -> None:
         self._locks.execute("SELECT pg_notify(%s, %s)", (CHANNEL, payload))
 
-    def _announce(self, queue: Queue, task: Task) -> None:
-        self._notify(f"t|{queue.name}|{task.schedule_us}|{task.name}")
-
     def _heard(self, payload: str, sender: int) -> None:
         kind, _, rest = payload.partition("|")
         try:
             if kind == "t":
                 if sender != self.store.backend_pid:  # our own creates are heaped already
                     queue, due, task = rest.split("|", 2)
-                    self.scheduler.heard(queue, int(due), task)
+                    self.host.heard(queue, int(due), task)
             elif kind == "q":
                 self._queue_written(rest)
             elif kind in ("c", "C"):  # C: a reset's jump, backwards too
-                clock = self.scheduler.clock
-                if isinstance(clock, SharedClock) and sender != self.store.backend_pid:  # ours is applied
+                clock = self._clock
+                if clock is not None and sender != self.store.backend_pid:  # ours is applied
                     # Notifications from different processes may arrive out of order: the stored
                     # time is the group's, so go to it (backwards only when a reset took it there).
                     at_us = self.store.shared_now_us(int(rest))
@@ -330,8 +285,8 @@ class Group:
                 self._published = {}
                 for name in list(self.owned):
                     self._release(name)
-                for name in list(self.scheduler.runtimes):
-                    self.scheduler.release(name)
+                for name in self.host.runtime_names():
+                    self.host.release(name)
             elif kind == "d":
                 drain_id, timeout, queues = rest.split("|", 2)
                 self._own(self._answer_drain(drain_id, float(timeout), queues.split(",") if queues else None))
@@ -348,16 +303,16 @@ class Group:
         if queue is None:
             self._release(name)  # (the store dropped its attempts with it)
         elif name in self.owned:
-            self.scheduler.queue_changed(queue)
+            self.host.queue_changed(queue)
         elif not queue.pull:  # the least loaded process tries first
             asyncio.get_running_loop().call_later(_SPREAD_S * len(self.owned), self._consider, name)
 
     # drain, across the group
     async def _answer_drain(self, drain_id: str, timeout_s: float, queues: list[str] | None) -> None:
-        idle = await self.scheduler.drain(timeout_s, queues)
+        idle = await self.host.drain(timeout_s, queues)
         self._notify(f"D|{drain_id}|{self.member}|{int(idle)}")
 
-    async def drain(self, timeout_s: float, queues: list[str] | None = None) -> bool:
+    async def drain(self, here: Host, timeout_s: float, queues: list[str] | None) -> bool:
         """Wait (bounded, real time) until every process is idle: a dead owner's queues are taken
         first, then every live member drains what it owns and answers. UNAVAILABLE while the database
         is (after a lost connection, this process first rejoins the group, within the same time)."""
