@@ -146,6 +146,7 @@ def test_start_line_and_ready_file(tmp_path: Path, started: list[Started]) -> No
     assert emu.ready["http"] in lines[0]
     assert "storage memory" in lines[0]
     assert "clock real" in lines[0]
+    assert stderr.count("stopping: ") == 1  # what the stop leaves behind, once
     # A stopped emulator leaves no ready file for the next CI step to trust.
     assert not ready_file.exists()
 
@@ -169,6 +170,20 @@ def test_taken_http_port_fails() -> None:
         done = run("start", "--port", "0", "--http-port", port)
     assert done.returncode == 1
     assert "address already in use" in done.stderr
+
+
+def test_a_failed_start_prints_its_error_once_and_no_stop_report() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        done = run("start", "--port", "0", "--http-port", port)
+    assert done.returncode == 1
+    # The real error, alone: nothing started, so there is no "stopping: 0 deliveries..." to report.
+    assert done.stderr.splitlines() == [
+        f"cloudtasks-emu: [Errno 98] error while attempting to bind on address ('127.0.0.1', {port}): "
+        "address already in use"
+    ], done.stderr
 
 
 def test_healthcheck_reports_serving_and_down() -> None:
