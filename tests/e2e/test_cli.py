@@ -27,10 +27,10 @@ def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedPr
 class Started:
     """`cloudtasks-emu start` with its environment; the ready line is read from stdout."""
 
-    def __init__(self, *args: str, env: dict[str, str]) -> None:
+    def __init__(self, *args: str, env: dict[str, str], command: tuple[str, ...] = ("start",)) -> None:
         clean = {k: v for k, v in os.environ.items() if not k.startswith("CLOUDTASKS_EMU_")}
         self.process = subprocess.Popen(
-            [*EMU, "start", *args],
+            [*EMU, *command, *args],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -130,6 +130,16 @@ def test_command_line_wins_over_variable(started: list[Started]) -> None:
     with grpc.insecure_channel(emu.ready["grpc"]) as channel:
         listed = [q.name for q in make_client(tasks_v2, channel).list_queues(parent=PARENT)]
     assert listed == [queue]
+
+
+def test_flags_without_a_command_mean_start(started: list[Started]) -> None:
+    # As `docker run IMAGE --queue X` runs it: the flags replace the image's CMD ["start"].
+    queue = f"{PARENT}/queues/no-command"
+    emu = Started("--port", "0", "--no-http-port", "--queue", queue, env={}, command=())
+    started.append(emu)
+    with grpc.insecure_channel(emu.ready["grpc"]) as channel:
+        assert [q.name for q in make_client(tasks_v2, channel).list_queues(parent=PARENT)] == [queue]
+    assert "cloudtasks-emu " in run("--version").stdout  # the top-level flags keep their meaning
 
 
 def test_start_line_and_ready_file(tmp_path: Path, started: list[Started]) -> None:
