@@ -325,9 +325,9 @@ def _lock(data_dir: str) -> int:
     return fd
 
 
-def _damaged(path: str, data_dir: str, detail: object) -> StorageError:
+def _damaged(path: str, data_dir: str, detail: object, what: str = "is damaged") -> StorageError:
     return StorageError(
-        f"--data-dir {data_dir}: {path} is damaged ({detail}). Move it away to start afresh, or restore a copy."
+        f"--data-dir {data_dir}: {path} {what} ({detail}). Move it away to start afresh, or restore a copy."
     )
 
 
@@ -335,7 +335,9 @@ def _unusable(path: str, data_dir: str, error: BaseException) -> StorageError:
     """The one-line refusal of a database that fails while it is opened or loaded."""
     cause = error.__cause__ if isinstance(error, EmuError) and error.__cause__ is not None else error
     code = getattr(cause, "sqlite_errorcode", 0) & 0xFF
-    if code in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB) or not isinstance(cause, sqlite3.Error):
+    if code == sqlite3.SQLITE_NOTADB:  # some other file under our name
+        return _damaged(path, data_dir, cause, "is not a readable database")
+    if code == sqlite3.SQLITE_CORRUPT or not isinstance(cause, sqlite3.Error):
         return _damaged(path, data_dir, cause)
     return StorageError(f"--data-dir {data_dir} cannot be used: {cause}.")
 
