@@ -1,4 +1,4 @@
-# cloudtasks-emu as a container: `docker build -t cloudtasks-emu .`, `docker run -p 8123:8123 cloudtasks-emu`.
+# cloudtasks-emu as a container: `docker build -t cloudtasks-emu .`, `docker run -p 127.0.0.1:8123:8123 cloudtasks-emu`.
 # BASE is any Debian-like image with python3 (>= 3.11) and its venv module; both stages use it, so the
 # venv's interpreter link stays valid. The final stage gets the built venv only: no compilers, no pip.
 ARG BASE=python:3.11-slim
@@ -20,14 +20,14 @@ RUN useradd --system --uid 10001 --home-dir /data --shell /usr/sbin/nologin emu 
  && mkdir -p /data && chown emu /data
 COPY --from=builder /opt/venv /opt/venv
 # Every flag has a CLOUDTASKS_EMU_* variable; inside a container loopback is unreachable from outside,
-# so bind every address, and answer whatever Host name (service name, host alias) the container is
-# reached under. State lives in SQLite in the /data volume, so it survives a restart.
+# so bind every address. Bound so, the Host check answers IP literals, single-label names (compose
+# services) and the container's hostname, and refuses other dotted names (DNS rebinding) unless
+# CLOUDTASKS_EMU_ALLOWED_HOST names them. State lives in SQLite in the /data volume, so it survives a restart.
 # CLOUDTASKS_EMU_APP_ENGINE_URL says where App Engine tasks go.
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
     CLOUDTASKS_EMU_HOST=0.0.0.0 \
-    CLOUDTASKS_EMU_ALLOWED_HOST=* \
     CLOUDTASKS_EMU_PORT=8123 \
     CLOUDTASKS_EMU_HTTP_PORT=8124 \
     CLOUDTASKS_EMU_READY_FILE=/tmp/cloudtasks-emu.ready.json \

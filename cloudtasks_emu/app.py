@@ -65,6 +65,7 @@ class Emulator:
         self._backend = GrpcBackend()
         self._grpc: grpc.aio.Server | None = None
         self._http: web.AppRunner | None = None
+        self._state = "new"  # -> "started" -> "stopped"; a failed start goes straight to "stopped"
 
     def declare_queues(self) -> None:
         """Create the queues of --queue (push queues with the cloud's defaults) and --config."""
@@ -111,11 +112,17 @@ class Emulator:
         )
         self.grpc_port = bound[1] if len(bound) > 1 else self.port
         self.http_port = self.port if second is None else second
+        self._state = "started"
 
     async def stop(self, grace_s: float = 5.0) -> None:
         """Stop accepting calls (gRPC, then HTTP), stop the dispatcher loops, let in-flight
-        deliveries finish within `grace_s` and cancel the rest, then close the client session."""
-        logger.info("%s", self._shutdown_report(grace_s))
+        deliveries finish within `grace_s` and cancel the rest, then close the client session.
+        Stopping twice is harmless; a start that failed reports no stop (its error says what happened)."""
+        if self._state == "stopped":
+            return
+        if self._state == "started":
+            logger.info("%s", self._shutdown_report(grace_s))
+        self._state = "stopped"
         if self._grpc is not None:
             await self._grpc.stop(1.0)
         if self._http is not None:

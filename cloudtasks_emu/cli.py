@@ -197,6 +197,9 @@ def apply_env(parser: argparse.ArgumentParser, environ: Mapping[str, str]) -> di
 
 def parse_args(argv: list[str], environ: Mapping[str, str] | None = None) -> argparse.Namespace:
     environ = os.environ if environ is None else environ
+    if argv and argv[0].startswith("-") and argv[0] not in ("-h", "--help", "--version"):
+        # Flags alone mean `start`: `docker run IMAGE --queue X` replaces the image's CMD ["start"].
+        argv = ["start", *argv]
     parser = argparse.ArgumentParser(
         prog="cloudtasks-emu",
         description="Local emulator of Google Cloud Tasks.",

@@ -55,7 +55,8 @@ def queue_row(queue: Queue, stats: QueueStats, in_flight: int, recent: list[Atte
         },
         "tasks": stats.tasks_count,
         "in_flight": in_flight,
-        "oldest_age_s": None if oldest is None else max(0.0, now - oldest / US),
+        # None when nothing is due: a task due later has not waited (it is not "0 ms old").
+        "oldest_age_s": None if oldest is None or oldest / US > now else now - oldest / US,
         "attempts_last_minute": len(recent),
         "failures_last_minute": sum(1 for record in recent if not _succeeded(record)),
     }

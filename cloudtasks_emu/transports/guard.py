@@ -2,7 +2,10 @@
 
 Three checks, before any handler runs, that real clients pass without knowing about them:
 - Host must name the emulator (loopback, the bound address, or --allowed-host), which defeats
-  DNS rebinding: a foreign name resolving to 127.0.0.1 still carries its own Host header.
+  DNS rebinding: a foreign name resolving to 127.0.0.1 still carries its own Host header. Bound to
+  every interface (a container), any IP literal, this machine's hostname, single-label names (compose
+  services, network aliases) and Docker's host.docker.internal pass too: rebinding needs a dotted name
+  that the attacker's DNS answers, and no public DNS answers for those.
 - A browser's Origin must be the emulator's own, and Sec-Fetch-Site must not be cross-site, unless
   --allow-origin names the origin; then, and only then, CORS grants it.
 - A body must be JSON (see `require_json`, called where bodies are read), as Google's APIs want:
@@ -13,6 +16,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import socket
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -24,6 +28,8 @@ from .edge import error_response
 
 LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback"})
 WILDCARDS = frozenset({"", "0.0.0.0", "::"})
+# Docker's names for the host (Docker Desktop, --add-host ...:host-gateway): under the reserved .internal.
+DOCKER_HOST_NAMES = frozenset({"host.docker.internal", "gateway.docker.internal"})
 
 
 def _host_name(host: str) -> str:
@@ -44,6 +50,8 @@ def _ip(name: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
 class Guard:
     def __init__(self, bound_host: str, allowed_hosts: list[str], allowed_origins: list[str]) -> None:
         self.bound_host = _host_name(bound_host)
+        self.everywhere = self.bound_host in WILDCARDS
+        self.hostname = _host_name(socket.gethostname())
         self.any_host = "*" in allowed_hosts
         self.hosts = {_host_name(h) for h in allowed_hosts} | {self.bound_host}
         self.origins = {o.rstrip("/").lower() for o in allowed_origins}
@@ -55,8 +63,9 @@ class Guard:
         if name in LOOPBACK_NAMES or name.endswith(".localhost"):
             return True
         ip = _ip(name)
-        # Bound to every interface, any address of this machine is the emulator's; a name is not.
-        return ip is not None and (ip.is_loopback or self.bound_host in WILDCARDS)
+        if ip is not None:  # bound to every interface, any address of this machine is the emulator's
+            return ip.is_loopback or self.everywhere
+        return self.everywhere and ("." not in name or name == self.hostname or name in DOCKER_HOST_NAMES)
 
     def origin_refusal(self, request: web.Request) -> str | None:
         """Why a browser request is refused, or None; the emulator's own pages pass."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import sys
 import threading
 import time
@@ -16,6 +17,8 @@ EMULATOR = os.environ.get("EMULATOR_HTTP", "http://emulator:8123")
 QUEUE = os.environ.get("QUEUE", "projects/demo/locations/us-central1/queues/default")
 SELF_URL = os.environ.get("HANDLER_URL", "http://handler:8080")
 PORT = int(os.environ.get("PORT", "8080"))
+# The address of our own name on the compose network, where the emulator reaches us: not every interface.
+HOST = os.environ.get("HOST") or socket.gethostbyname(socket.gethostname())
 received: list[dict[str, object]] = []
 
 
@@ -56,6 +59,7 @@ def queue_a_task() -> None:
 
 
 if __name__ == "__main__":
-    server = ThreadingHTTPServer(("0.0.0.0", PORT), Handler)
+    server = ThreadingHTTPServer((HOST, PORT), Handler)
+    print(f"handler: listening on {HOST}:{PORT}", flush=True)
     threading.Thread(target=queue_a_task, daemon=True).start()
     server.serve_forever()

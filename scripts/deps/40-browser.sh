@@ -2,6 +2,7 @@
 # The dashboard's browser test: Debian's chromium, Node.js, and playwright-core (pinned in
 # tests/dashboard/package-lock.json) to drive it. Quick when all three are already there.
 set -euo pipefail
+echo "scripts/deps/40-browser.sh: chromium, Node.js and playwright-core (the dashboard's browser test); quick when installed" >&2
 missing=()
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 command -v node >/dev/null 2>&1 || missing+=(nodejs)

@@ -3,6 +3,7 @@
 # grpcurl (~/go/bin), Maven artifacts (~/.m2), npm packages (~/.npm) and the Node project's node_modules.
 # Idempotent: each step is skipped, or is a cache hit, when its inputs have not changed.
 set -euo pipefail
+echo "scripts/deps/50-clients.sh: Go, Maven and npm caches and grpcurl (the Go, Java and Node client projects); a cache hit when unchanged" >&2
 cd "$(dirname "$0")/../.."
 CLIENTS="$PWD/tests/clients"
 GRPCURL_VERSION=v1.9.3

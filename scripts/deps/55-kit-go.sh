@@ -3,6 +3,7 @@
 # test binary in the build cache, so that tests/container/test_kit_go.py runs offline (GOPROXY=off).
 # Idempotent: skipped while kits/go/go.sum is unchanged.
 set -euo pipefail
+echo "scripts/deps/55-kit-go.sh: Go modules and test binary of the Go kit (tests/container/test_kit_go.py); skipped while kits/go/go.sum is unchanged" >&2
 cd "$(dirname "$0")/../.."
 KIT="$PWD/kits/go"
 export GOTOOLCHAIN=local  # the installed Go, never a downloaded one

@@ -3,6 +3,7 @@
 # Surefire's JUnit provider, so that tests/container/test_kit_java.py runs `mvn -o` (offline).
 # Idempotent: skipped while kits/java/pom.xml is unchanged.
 set -euo pipefail
+echo "scripts/deps/56-kit-java.sh: Maven artifacts of the Java kit (tests/container/test_kit_java.py); skipped while kits/java/pom.xml is unchanged" >&2
 cd "$(dirname "$0")/../.."
 KIT="$PWD/kits/java"
 

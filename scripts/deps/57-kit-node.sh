@@ -3,6 +3,7 @@
 # package-lock.json, through the npm cache, so that tests/container/test_kit_node.py runs offline.
 # Idempotent: skipped while the stamp of the lock file is there.
 set -euo pipefail
+echo "scripts/deps/57-kit-node.sh: npm packages of the Node kit (tests/container/test_kit_node.py); skipped while kits/node/package-lock.json is unchanged" >&2
 cd "$(dirname "$0")/../.."
 KIT="$PWD/kits/node"
 

@@ -3,6 +3,7 @@
 # dockerd, and a Debian base image made with debootstrap, because no image registry is reachable here.
 # Idempotent: each step is skipped when its result is already there.
 set -euo pipefail
+echo "scripts/deps/60-docker.sh: docker.io, a running dockerd and a debootstrap base image (tests/container); skipped when there" >&2
 BASE_IMAGE="${CLOUDTASKS_EMU_TEST_BASE:-cloudtasks-emu-base:bookworm}"
 LOG=/var/log/cloudtasks-emu-dockerd.log
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import subprocess
 import time
@@ -50,9 +51,30 @@ def host_network_variant(emu_port: int, emu_http_port: int, handler_port: int) -
     handler["environment"].update(
         EMULATOR_HTTP=f"http://127.0.0.1:{emu_port}",
         HANDLER_URL=f"http://127.0.0.1:{handler_port}",
+        HOST="127.0.0.1",
         PORT=str(handler_port),
     )
     return document  # type: ignore[no-any-return]
+
+
+def test_compose_publishes_on_loopback_only_and_documents_its_variables() -> None:
+    text = (ROOT / "compose.yaml").read_text()
+    services = yaml.safe_load(text)["services"]
+    published = [port for service in services.values() for port in service.get("ports", [])]
+    assert published, "the example publishes the emulator and the handler"
+    # Other machines on the network cannot reach them: host side bound to loopback.
+    assert all(str(port).startswith("127.0.0.1:") for port in published), published
+    assert "0.0.0.0" not in text
+    assert "0.0.0.0" not in (ROOT / "examples" / "compose" / "handler.py").read_text()
+    # Every variable compose.yaml reads is documented where users look.
+    variables = set(re.findall(r"\$\{(\w+)", text))
+    assert variables == {"CLOUDTASKS_EMU_BASE", "CLOUDTASKS_EMU_IMAGE"}
+    guide = (ROOT / "docs" / "container.md").read_text()
+    for name in variables:
+        assert f"`{name}`" in guide, name
+    # The guide leads with what works where no registry is reachable: the local base image.
+    first_block = guide.split("```bash", 1)[1].split("```", 1)[0]
+    assert "debootstrap" in first_block, first_block
 
 
 @pytest.fixture

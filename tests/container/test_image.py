@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import socket
 import time
 import urllib.request
 import uuid
@@ -53,18 +54,35 @@ def test_queue_and_http_task_reach_a_handler_on_the_host(
     assert [q.name for q in rest.list_queues(parent=PARENT)] == [queue.name]
 
 
-def test_any_host_name_is_answered(image: str, containers: list[Container]) -> None:
-    # Reached as a compose service or a host alias, the Host header names no loopback address.
+def host_status(port: int, host: str) -> int:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        connection.request("GET", f"/v2/{PARENT}/queues", headers={"Host": host})
+        response = connection.getresponse()
+        response.read()
+        return response.status
+    finally:
+        connection.close()
+
+
+def test_the_image_answers_its_own_names_and_refuses_rebinding(image: str, containers: list[Container]) -> None:
+    # Reached as a compose service, by an address or as Docker's host alias, the image answers; a dotted
+    # name that only an attacker's DNS would point here (DNS rebinding from a web page) is refused.
     containers.append(Container(image))
     port = containers[0].ready["port"]
-    for name in (f"emulator:{port}", f"host.docker.internal:{port}"):
-        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-        try:
-            connection.request("GET", f"/v2/{PARENT}/queues", headers={"Host": name})
-            response = connection.getresponse()
-            assert response.status == 200, (name, response.read())
-        finally:
-            connection.close()
+    for name in ("emulator", "localhost", "10.1.2.3", "[fd00::5]", "host.docker.internal", socket.gethostname()):
+        assert host_status(port, f"{name}:{port}") == 200, name
+    assert host_status(port, f"rebind.attacker.example:{port}") == 403
+    assert host_status(port, f"tasks.corp.example:{port}") == 403
+    # A dotted name of your own is one variable away.
+    containers.append(Container(image, env={"CLOUDTASKS_EMU_ALLOWED_HOST": "tasks.corp.example"}))
+    assert host_status(containers[1].ready["port"], f"tasks.corp.example:{containers[1].ready['port']}") == 200
+
+
+def test_flags_after_the_image_name_mean_start(image: str, containers: list[Container]) -> None:
+    queue = f"{PARENT}/queues/from-flags"
+    containers.append(Container(image, "--queue", queue, "--virtual-clock"))
+    assert [q.name for q in grpc_client(containers[0]).list_queues(parent=PARENT)] == [queue]
 
 
 def test_state_survives_a_new_container_on_the_same_volume(image: str, containers: list[Container]) -> None:

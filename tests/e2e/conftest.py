@@ -136,6 +136,8 @@ _HTTP_CLASSES: dict[str, type[exceptions.GoogleAPICallError]] = {
     "NOT_FOUND": exceptions.NotFound,
     "ALREADY_EXISTS": exceptions.Conflict,
     "ABORTED": exceptions.Conflict,
+    "RESOURCE_EXHAUSTED": exceptions.TooManyRequests,
+    "UNAVAILABLE": exceptions.ServiceUnavailable,
 }
 
 

@@ -27,10 +27,10 @@ def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedPr
 class Started:
     """`cloudtasks-emu start` with its environment; the ready line is read from stdout."""
 
-    def __init__(self, *args: str, env: dict[str, str]) -> None:
+    def __init__(self, *args: str, env: dict[str, str], command: tuple[str, ...] = ("start",)) -> None:
         clean = {k: v for k, v in os.environ.items() if not k.startswith("CLOUDTASKS_EMU_")}
         self.process = subprocess.Popen(
-            [*EMU, "start", *args],
+            [*EMU, *command, *args],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -132,6 +132,16 @@ def test_command_line_wins_over_variable(started: list[Started]) -> None:
     assert listed == [queue]
 
 
+def test_flags_without_a_command_mean_start(started: list[Started]) -> None:
+    # As `docker run IMAGE --queue X` runs it: the flags replace the image's CMD ["start"].
+    queue = f"{PARENT}/queues/no-command"
+    emu = Started("--port", "0", "--no-http-port", "--queue", queue, env={}, command=())
+    started.append(emu)
+    with grpc.insecure_channel(emu.ready["grpc"]) as channel:
+        assert [q.name for q in make_client(tasks_v2, channel).list_queues(parent=PARENT)] == [queue]
+    assert "cloudtasks-emu " in run("--version").stdout  # the top-level flags keep their meaning
+
+
 def test_start_line_and_ready_file(tmp_path: Path, started: list[Started]) -> None:
     ready_file = tmp_path / "ready.json"
     emu = Started("--port", "0", "--http-port", "0", "--ready-file", str(ready_file), env={})
@@ -146,6 +156,7 @@ def test_start_line_and_ready_file(tmp_path: Path, started: list[Started]) -> No
     assert emu.ready["http"] in lines[0]
     assert "storage memory" in lines[0]
     assert "clock real" in lines[0]
+    assert stderr.count("stopping: ") == 1  # what the stop leaves behind, once
     # A stopped emulator leaves no ready file for the next CI step to trust.
     assert not ready_file.exists()
 
@@ -169,6 +180,20 @@ def test_taken_http_port_fails() -> None:
         done = run("start", "--port", "0", "--http-port", port)
     assert done.returncode == 1
     assert "address already in use" in done.stderr
+
+
+def test_a_failed_start_prints_its_error_once_and_no_stop_report() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        done = run("start", "--port", "0", "--http-port", port)
+    assert done.returncode == 1
+    # The real error, alone: nothing started, so there is no "stopping: 0 deliveries..." to report.
+    assert done.stderr.splitlines() == [
+        f"cloudtasks-emu: [Errno 98] error while attempting to bind on address ('127.0.0.1', {port}): "
+        "address already in use"
+    ], done.stderr
 
 
 def test_healthcheck_reports_serving_and_down() -> None:

@@ -92,6 +92,17 @@ def test_queues_show_config_counts_and_filters(v2: Any, server: Server, admin: A
     assert ui(server, "queues", project="another-project")["queues"] == []
 
 
+def test_a_queue_whose_tasks_are_all_due_later_has_nothing_overdue(v2: Any, server: Server) -> None:
+    queue = new_queue(v2)
+    later = timestamp_pb2.Timestamp()
+    later.FromMicroseconds(round((server.now() + 3600) * 1_000_000))
+    request = tasks_v2.HttpRequest(url="http://127.0.0.1:9/x")
+    v2.create_task(parent=queue, task=tasks_v2.Task(http_request=request, schedule_time=later))
+    (row,) = ui(server, "queues", q=queue.rsplit("/", 1)[1])["queues"]
+    # Not "0 ms old": no task has waited yet (the page says "none due yet").
+    assert (row["tasks"], row["oldest_age_s"]) == (1, None)
+
+
 def test_queue_actions_act_on_the_service(v2: Any, server: Server) -> None:
     queue = new_queue(v2)
     v2.pause_queue(name=queue)

@@ -112,22 +112,52 @@ def add_neighbours(v2: Any, b2: Any, now: float) -> int:
 
 def run_scenario(url: str, queue: str, flaky: str, later: str) -> dict[str, Any]:
     shots = os.environ.get("DASHBOARD_SCREENSHOTS", "")
+    env = {
+        "DASHBOARD_URL": url,
+        "QUEUE": queue,
+        "FLAKY_TASK": flaky,
+        "LATER_TASK": later,
+        "FAULT_PREFIX": FAULT_PREFIX,
+        "WAITING_QUEUE": WAITING_QUEUE,
+        "SCREENSHOT_DIR": str(Path(shots).resolve()) if shots else "",
+    }
+    return run_node(SCENARIO, env)
+
+
+def run_node(script: Path, env: dict[str, str]) -> dict[str, Any]:
+    """Run a browser script beside SCENARIO in a fresh chromium profile; the JSON it printed last."""
     with tempfile.TemporaryDirectory(prefix="dashboard-chromium-") as profile:
-        env = {
-            **os.environ,
-            "DASHBOARD_URL": url,
-            "QUEUE": queue,
-            "FLAKY_TASK": flaky,
-            "LATER_TASK": later,
-            "USER_DATA_DIR": profile,
-            "CHROMIUM": CHROMIUM,
-            "FAULT_PREFIX": FAULT_PREFIX,
-            "WAITING_QUEUE": WAITING_QUEUE,
-            "SCREENSHOT_DIR": str(Path(shots).resolve()) if shots else "",
-        }
+        full_env = {**os.environ, **env, "USER_DATA_DIR": profile, "CHROMIUM": CHROMIUM}
         done = subprocess.run(
-            ["node", SCENARIO.name], cwd=SCENARIO.parent, env=env, capture_output=True, text=True, timeout=90
+            ["node", script.name], cwd=script.parent, env=full_env, capture_output=True, text=True, timeout=90
         )
     assert done.returncode == 0, f"the browser scenario failed:\n{done.stdout}\n{done.stderr}"
     seen: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
     return seen
+
+
+def test_on_the_real_clock_the_pages_show_no_null_and_nothing_overdue() -> None:
+    # Given an emulator as a first start gives it (real clock) with a queue whose one task is due in an hour
+    server = EmulatorProcess()
+    channel = grpc.insecure_channel(server.grpc)
+    try:
+        client: Any = make_client(tasks_v2, channel)
+        queue = f"{PARENT}/queues/later-{uuid.uuid4().hex[:6]}"
+        client.create_queue(parent=PARENT, queue=tasks_v2.Queue(name=queue))
+        at = timestamp_pb2.Timestamp()
+        at.FromDatetime(dt.datetime.now(dt.UTC) + dt.timedelta(hours=1))
+        task = tasks_v2.Task(schedule_time=at, http_request=tasks_v2.HttpRequest(url="http://127.0.0.1:9/later"))
+        client.create_task(parent=queue, task=task)
+
+        # When the user opens the clock page and the queues page
+        seen = run_node(SCENARIO.parent / "real_clock.mjs", {"DASHBOARD_URL": server.http, "QUEUE": queue})
+    finally:
+        channel.close()
+        server.stop()
+
+    # Then the clock page says the clock is real, with no stray "null", and the queue has nothing overdue
+    assert "null" not in seen["clockPage"], seen["clockPage"]
+    assert "Start the emulator with --virtual-clock to move time from here." in seen["clockPage"]
+    oldest = seen["queueRow"][7]  # the "Oldest" column
+    assert oldest == "none due yet", seen["queueRow"]
+    assert seen["errors"] == []

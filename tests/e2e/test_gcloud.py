@@ -143,3 +143,33 @@ def test_app_deploy_queue_yaml(gcloud: Gcloud, tmp_path: Path) -> None:
     assert queues["stopped"]["state"] == "PAUSED"
     assert queues["left-out"]["state"] == "PAUSED"
     assert queues["default"]["state"] == "RUNNING"
+
+
+def readme_gcloud_setup() -> str:
+    """The README's gcloud set-up block, as a user pastes it."""
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    section = readme.split("\n## gcloud\n", 1)[1]
+    return section.split("```bash\n", 1)[1].split("```", 1)[0]
+
+
+def test_the_readme_setup_leaves_the_users_own_configuration_alone(server: Server, tmp_path: Path) -> None:
+    assert GCLOUD is not None
+    # Given a user's gcloud with its own active configuration and project
+    user_config = tmp_path / "user-gcloud"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CLOUDSDK_")}
+    env |= {"CLOUDSDK_CONFIG": str(user_config), "CLOUDSDK_CORE_DISABLE_PROMPTS": "1"}
+    env |= {"CLOUDSDK_COMPONENT_MANAGER_DISABLE_UPDATE_CHECK": "true", "CLOUDSDK_CORE_DISABLE_USAGE_REPORTING": "true"}
+    subprocess.run([GCLOUD, "config", "set", "project", "users-own"], env=env, check=True, timeout=90)
+    default = user_config / "configurations" / "config_default"
+    before = (default.read_text(), (user_config / "active_config").read_text())
+
+    # When they paste the README's block, use the emulator, and switch back as it says
+    setup = readme_gcloud_setup().replace("http://127.0.0.1:8123/", f"{server.http}/")
+    script = f"set -e\n{setup}\ngcloud tasks queues list --format=json\nunset CLOUDSDK_ACTIVE_CONFIG_NAME\n"
+    script += "gcloud config get-value project\n"
+    done = subprocess.run(["bash", "-c", script], env=env, capture_output=True, text=True, timeout=300, check=False)
+
+    # Then gcloud reached the emulator, and the user's configuration is as it was, active again
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["[]", "users-own"]  # the emulator's (empty) list, then the user's project
+    assert (default.read_text(), (user_config / "active_config").read_text()) == before

@@ -87,9 +87,26 @@ def test_queue_of_a_request(field: str, value: str, queue: str) -> None:
         ("10.0.0.5", [], "10.0.0.5:8123", True),
         ("0.0.0.0", [], "192.168.1.20:8123", True),
         ("0.0.0.0", [], "rebind.example", False),
+        ("0.0.0.0", [], "rebind.example.:8123", False),
+        ("0.0.0.0", [], "emulator:8123", True),  # a compose service name
+        ("0.0.0.0", [], "host.docker.internal:8123", True),
+        ("127.0.0.1", [], "host.docker.internal:8123", False),
+        ("0.0.0.0", [], "host.docker.internal.rebind.example", False),
+        ("0.0.0.0", [], "10.0.0.5:8123", True),
+        ("0.0.0.0", [], "[fd00::5]:8123", True),
+        ("::", [], "emulator", True),
+        ("127.0.0.1", [], "emulator:8123", False),  # loopback only: a single-label name is not the emulator
+        ("0.0.0.0", ["tasks.internal"], "tasks.internal:8123", True),
         ("0.0.0.0", ["cloudtasks"], "CloudTasks:8123", True),
         ("127.0.0.1", ["*"], "anything.example", True),
     ],
 )
 def test_host_rule(bound: str, allowed: list[str], host: str, ok: bool) -> None:
     assert Guard(bound, allowed, []).host_allowed(host) is ok
+
+
+def test_bound_everywhere_the_machines_own_hostname_passes(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("socket.gethostname", lambda: "box.corp.example")
+    assert Guard("0.0.0.0", [], []).host_allowed("Box.Corp.Example:8123")
+    assert not Guard("127.0.0.1", [], []).host_allowed("box.corp.example:8123")
+    assert not Guard("0.0.0.0", [], []).host_allowed("corp.example:8123")

@@ -11,11 +11,18 @@ export function h(tag, attrs = {}, ...children) {
     else if (key === "class") el.className = value;
     else el.setAttribute(key, value === true ? "" : value);
   }
-  for (const child of children.flat()) {
-    if (child === null || child === undefined || child === false) continue;
-    el.append(child instanceof Node ? child : String(child));
-  }
+  for (const child of shown(children)) el.append(child instanceof Node ? child : String(child));
   return el;
+}
+
+// The children worth showing: the DOM would write null, undefined or false as text ("null").
+function shown(children) {
+  return children.flat().filter((child) => child !== null && child !== undefined && child !== false);
+}
+
+// el.replaceChildren(...children) without the absent ones (a section shown only sometimes).
+export function put(el, ...children) {
+  el.replaceChildren(...shown(children));
 }
 
 export class ApiError extends Error {

@@ -1,11 +1,14 @@
 // The pages. Each returns {refresh(), wants(attempt)}: the router re-renders a page when an attempt it
 // shows lands, or when the clock moves.
 import {
-  api, badge, cards, clock, confirmAction, h, headerTable, isoTime, query, queueHref, relative, shortName, span,
+  api, badge, cards, clock, confirmAction, h, headerTable, isoTime, put, query, queueHref, relative, shortName, span,
   statusBadge, statusClass, table, taskHref, toast, when,
 } from "./lib.js";
 
 const API = "/_emu/ui/api";
+
+// How long the longest-waiting due task has waited; tasks that are all due later have waited for nothing.
+const oldest = (q) => (q.oldest_age_s !== null ? span(q.oldest_age_s) : q.tasks ? "none due yet" : "—");
 
 async function act(path, name, done) {
   try {
@@ -69,7 +72,7 @@ export function queuesPage(main) {
       h("td", {}, q.type === "pull" ? `${q.retry.max_attempts === -1 ? "unlimited" : q.retry.max_attempts} attempts` : retry(q)),
       h("td", { class: "num" }, q.tasks),
       h("td", { class: "num" }, q.in_flight),
-      h("td", { class: "num" }, q.oldest_age_s === null ? "—" : span(q.oldest_age_s)),
+      h("td", { class: "num" }, oldest(q)),
       h("td", { class: "num" }, q.attempts_last_minute),
       h("td", { class: "num" }, q.failures_last_minute),
       h("td", { class: "actions" }, queueActions(q, refresh))));
@@ -101,7 +104,7 @@ export function queuePage(main, name) {
     const pull = q.type === "pull";
     summary.replaceChildren(h("div", { class: "toolbar" }, badge(q.state), queueActions(q, refresh)), cards([
       ["Type", q.target ? `${q.type}, ${q.target}` : q.type], ["Tasks", q.tasks], ["In flight", q.in_flight],
-      ["Oldest task", q.oldest_age_s === null ? "—" : span(q.oldest_age_s)],
+      ["Oldest task", oldest(q)],
       pull ? null : ["Rate", rate(q)], pull ? null : ["Retry", retry(q)], ["Attempts / failures, last minute", `${q.attempts_last_minute} / ${q.failures_last_minute}`],
     ]));
     const rows = data.tasks.map((t) => h("tr", { "data-task": t.name },
@@ -187,7 +190,7 @@ export function taskPage(main, name) {
     }
     const push = t.kind !== "pull";
     const next = t.dispatch;
-    holder.replaceChildren(
+    put(holder,
       h("div", { class: "toolbar" }, badge(t.state),
         push ? h("button", { class: "primary", onclick: () => act("task:run", t.name, () => { toast("dispatched"); refresh(); }) }, "Run now") : null,
         h("button", { class: "danger", onclick: async () => {
@@ -266,7 +269,7 @@ export function clockPage(main, advance) {
     clock.now = data.now; clock.virtual = data.virtual;
     const custom = h("input", { type: "number", min: "0", step: "any", value: customSeconds, "aria-label": "Seconds to advance",
       id: "advance-seconds", oninput: (e) => { customSeconds = e.target.value; } });
-    holder.replaceChildren(
+    put(holder,
       h("div", { class: "clock-now", id: "clock-now" }, isoTime(data.now)),
       h("p", {}, data.virtual ? "Virtual clock: time moves only when you advance it; due tasks, retries and deadlines fire at once."
         : "Real clock. Start the emulator with --virtual-clock to move time from here."),

@@ -3,6 +3,10 @@
 Every write commits before the call returns, so no RPC answers success before its change is on disk
 (WAL with synchronous=NORMAL survives kill -9 without an fsync per commit; only a power cut may lose
 the last commits). stdlib sqlite3 serves: the calls are short and run on the event loop's thread.
+
+A write the disk refuses (full, or an I/O error) is rolled back whole and answered with an EmuError
+(RESOURCE_EXHAUSTED naming the full disk, UNAVAILABLE for other I/O errors), never INTERNAL; the next
+write works again once there is room. A damaged file is refused at start with one line.
 """
 
 from __future__ import annotations
@@ -11,8 +15,10 @@ import contextlib
 import fcntl
 import os
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
 
+from ...errors import Code, EmuError
 from ...model import Queue, Task, task_size
 from . import Inserted, StorageError, Usage
 from .records import dumps, load_queue, load_task
@@ -39,6 +45,42 @@ CREATE INDEX operations_by_request ON operations (request_key);
 """
 
 
+class _Connection(sqlite3.Connection):
+    """A connection whose statements fail with an EmuError a client can act on, not sqlite3's own."""
+
+    data_dir = ""
+
+    def execute(self, sql: str, parameters: Any = (), /) -> sqlite3.Cursor:
+        try:
+            return super().execute(sql, parameters)
+        except sqlite3.Error as error:
+            raise _refusal(error, self.data_dir) from error
+
+    def executemany(self, sql: str, parameters: Iterable[Any], /) -> sqlite3.Cursor:
+        try:
+            return super().executemany(sql, parameters)
+        except sqlite3.Error as error:
+            raise _refusal(error, self.data_dir) from error
+
+
+def _refusal(error: sqlite3.Error, data_dir: str) -> EmuError:
+    """What a failed statement tells the client: the full disk by name, else that storage is unusable now."""
+    code = getattr(error, "sqlite_errorcode", 0) & 0xFF  # the primary code of an extended one
+    if code == sqlite3.SQLITE_FULL:
+        return EmuError(
+            Code.RESOURCE_EXHAUSTED,
+            f"The disk under --data-dir {data_dir} is full: nothing was written. Free some space and retry.",
+        )
+    if code in (sqlite3.SQLITE_IOERR, sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_READONLY):
+        # e.g. EFBIG past the file size limit, or a failing disk: SQLite does not say which.
+        return EmuError(
+            Code.UNAVAILABLE, f"--data-dir {data_dir} cannot be written now ({error}): nothing was written. Retry."
+        )
+    if code in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB):
+        return EmuError(Code.INTERNAL, f"--data-dir {data_dir} holds a damaged database ({error}).")
+    return EmuError(Code.INTERNAL, f"--data-dir {data_dir}: {error}.")
+
+
 def _end_of(prefix: str) -> str:
     """The smallest string above every string that starts with `prefix`."""
     return prefix + "\U0010ffff"
@@ -48,11 +90,19 @@ class SqliteStorage:
     def __init__(self, data_dir: str) -> None:
         self.data_dir = data_dir
         self._lock_fd = _lock(data_dir)
+        path = os.path.join(data_dir, DATABASE)
         try:
-            self._db = _open(os.path.join(data_dir, DATABASE), data_dir)
+            self._db = _open(path, data_dir)
+            try:
+                self._load()
+            except (EmuError, ValueError, KeyError, TypeError) as error:  # rows that are not what we wrote
+                self._db.close()
+                raise _unusable(path, data_dir, error) from error
         except BaseException:
             os.close(self._lock_fd)
             raise
+
+    def _load(self) -> None:
         # Queues are few and read on every call: kept in memory too (this process owns DIR).
         self._queues: dict[str, Queue] = {
             name: load_queue(data) for name, data in self._db.execute("SELECT * FROM queues")
@@ -66,10 +116,11 @@ class SqliteStorage:
         self._db.execute("BEGIN IMMEDIATE")
         try:
             yield self._db
+            self._db.execute("COMMIT")
         except BaseException:
-            self._db.execute("ROLLBACK")
+            if self._db.in_transaction:  # (SQLite rolls back by itself after some errors, disk full among them)
+                self._db.execute("ROLLBACK")
             raise
-        self._db.execute("COMMIT")
 
     def _tombstone(self, db: sqlite3.Connection, kind: str, name: str, until_us: int) -> None:
         db.execute("INSERT OR REPLACE INTO tombstones VALUES (?, ?, ?)", (kind, name, until_us))
@@ -274,15 +325,33 @@ def _lock(data_dir: str) -> int:
     return fd
 
 
+def _damaged(path: str, data_dir: str, detail: object, what: str = "is damaged") -> StorageError:
+    return StorageError(
+        f"--data-dir {data_dir}: {path} {what} ({detail}). Move it away to start afresh, or restore a copy."
+    )
+
+
+def _unusable(path: str, data_dir: str, error: BaseException) -> StorageError:
+    """The one-line refusal of a database that fails while it is opened or loaded."""
+    cause = error.__cause__ if isinstance(error, EmuError) and error.__cause__ is not None else error
+    code = getattr(cause, "sqlite_errorcode", 0) & 0xFF
+    if code == sqlite3.SQLITE_NOTADB:  # some other file under our name
+        return _damaged(path, data_dir, cause, "is not a readable database")
+    if code == sqlite3.SQLITE_CORRUPT or not isinstance(cause, sqlite3.Error):
+        return _damaged(path, data_dir, cause)
+    return StorageError(f"--data-dir {data_dir} cannot be used: {cause}.")
+
+
 def _open(path: str, data_dir: str) -> sqlite3.Connection:
-    """Open (or create) the database, refusing a schema version this code does not know."""
+    """Open (or create) the database, refusing a schema version this code does not know or a damaged file."""
     try:
-        db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, factory=_Connection)
+    except sqlite3.Error as error:
+        raise StorageError(f"--data-dir {data_dir} cannot be used: {error}.") from error
+    db.data_dir = data_dir
+    try:
         version = db.execute("PRAGMA user_version").fetchone()[0]
         tables = db.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()[0]
-    except sqlite3.Error as error:
-        raise StorageError(f"--data-dir {data_dir}: {path} is not a readable database ({error}).") from error
-    try:
         if version == 0 and tables == 0:
             db.execute("PRAGMA journal_mode=WAL")
             db.executescript(f"BEGIN; {_SCHEMA} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;")
@@ -291,15 +360,20 @@ def _open(path: str, data_dir: str) -> sqlite3.Connection:
                 f"--data-dir {data_dir} holds data of schema version {version}; this cloudtasks-emu reads "
                 f"version {SCHEMA_VERSION}. Use another directory, or the cloudtasks-emu that wrote it."
             )
+        # A page damaged anywhere (an index too) is found now, not by some later call: a read of
+        # every page, about what loading the task count costs anyway.
+        problem = db.execute("PRAGMA quick_check(1)").fetchone()[0]
+        if problem != "ok":
+            raise _damaged(path, data_dir, " ".join(problem.split()))  # (one line)
         # One process owns DIR (the lock file), so SQLite's own file locking can be exclusive too:
         # less work per transaction. WAL + NORMAL: no fsync per commit, never a torn database.
         db.execute("PRAGMA locking_mode=EXCLUSIVE")
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=NORMAL")
-    except sqlite3.Error as error:
-        db.close()
-        raise StorageError(f"--data-dir {data_dir} cannot be used: {error}.") from error
     except StorageError:
         db.close()
         raise
+    except (EmuError, sqlite3.Error) as error:  # (executescript is not translated)
+        db.close()
+        raise _unusable(path, data_dir, error) from error
     return db
