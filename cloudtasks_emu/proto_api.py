@@ -15,7 +15,6 @@ from typing import Any
 from google.iam.v1 import iam_policy_pb2, policy_pb2
 from google.longrunning import operations_pb2
 from google.protobuf import empty_pb2, field_mask_pb2
-from google.rpc import status_pb2
 
 from . import names
 from .codec import Codec
@@ -52,7 +51,7 @@ from .config import (
     MAX_LIST_QUEUES_PAGE,
     MAX_LIST_TASKS_PAGE,
 )
-from .errors import Code, EmuError, invalid
+from .errors import Code, EmuError, invalid, status_of
 from .mixins import Operations
 from .model import Queue, Task
 from .queue_config import load_yaml, queue_yaml_queues
@@ -302,7 +301,7 @@ class CloudTasksApi:
             try:
                 run_one(item)
             except EmuError as error:
-                metadata.failed_requests[index].CopyFrom(_status(error))
+                metadata.failed_requests[index].CopyFrom(status_of(error))
         self._finish(op, metadata, response, len(items), kind)
         self.operations.save(op, key)
         return op
@@ -378,7 +377,3 @@ def _cmek_location(name: str) -> str:
 def _check_mask(mask: field_mask_pb2.FieldMask, message: Any) -> None:
     if not mask.IsValidForDescriptor(message.DESCRIPTOR):
         raise invalid(f"Invalid field mask: {', '.join(mask.paths)}.")
-
-
-def _status(error: EmuError) -> status_pb2.Status:
-    return status_pb2.Status(code=error.code.grpc_code, message=error.message)

@@ -75,3 +75,19 @@ def test_official_rest_client_reads_the_help_detail(rest_client: Any, queue_name
 def test_url_with_a_scheme_and_no_host_is_invalid(client: Any, queue_name: str, version: str, url: str) -> None:
     with pytest.raises(exceptions.InvalidArgument, match=r"HttpTarget.url must start with 'http://' or 'https://'\."):
         client.create_task(parent=queue_name, task=http_task(version, url=url))
+
+
+@pytest.mark.parametrize("version", ["v2", "v2beta3"])
+def test_batch_failure_carries_the_help_detail(client: Any, tasks: Any, queue_name: str, version: str) -> None:
+    # A Batch item's google.rpc.Status is built like any other error's: its details come along.
+    bad = http_task(version)
+    bad.name = f"{queue_name}/tasks/no.dots"
+    requests = [tasks.CreateTaskRequest(parent=queue_name, task=http_task(version)), {"task": bad}]
+    operation = client.batch_create_tasks(parent=queue_name, requests=requests)
+    operation.result(timeout=10)
+    failure = operation.metadata.failed_requests[1]
+    assert (failure.code, failure.message.startswith('Task ID "no.dots" can contain only')) == (3, True)
+    [detail] = failure.details
+    found = error_details_pb2.Help()
+    assert detail.Unpack(found)
+    assert [(link.description, link.url) for link in found.links] == [TASK_HELP]
