@@ -10,6 +10,7 @@ import aiohttp
 from multidict import CIMultiDict
 from yarl import URL
 
+from .clock import US
 from .config import Settings
 from .engine.attempts import EXCERPT_BYTES, AttemptContext, Outcome
 from .faults import Faults, act_out
@@ -92,7 +93,7 @@ class Dispatcher:
         headers[f"{prefix}TaskName"] = task_id
         headers[f"{prefix}TaskRetryCount"] = str(context.retry_count)
         headers[f"{prefix}TaskExecutionCount"] = str(context.execution_count)
-        headers[f"{prefix}TaskETA"] = f"{context.eta_us / 1_000_000:.6f}"
+        headers[f"{prefix}TaskETA"] = f"{context.eta_us / US:.6f}"
         if context.previous_response is not None:
             headers[f"{prefix}TaskPreviousResponse"] = str(context.previous_response)
         if context.retry_reason is not None:

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
 from . import names, queue_hints
-from .clock import Clock, pacific_iso, to_us
+from .clock import US, Clock, pacific_iso, to_us
 from .config import MAX_SCHEDULE_AHEAD_S, Settings
 from .engine.journal import JournalEntry
 from .engine.leases import MAX_TASKS, Leases, lease_seconds, parse_filter
@@ -247,13 +247,13 @@ class TasksService:
         now = self._expire()
         if payload_must_match_queue or queue.pull:
             _check_payload_matches(queue, task)
-        if task.schedule_us > now + MAX_SCHEDULE_AHEAD_S * 1_000_000:
+        if task.schedule_us > now + MAX_SCHEDULE_AHEAD_S * US:
             raise invalid(
                 f"The Task.scheduleTime, {pacific_iso(task.schedule_us)}, is too far in the future. "
                 f"Schedule time must be no more than {MAX_SCHEDULE_AHEAD_S // 3600}h in the future."
             )
         task.schedule_us = max(task.schedule_us, now)
-        task.create_us = now - now % 1_000_000
+        task.create_us = now - now % US
         if not named:
             task.name = self._new_task_name(queue.name)
         self._check_room(task_size(task))
