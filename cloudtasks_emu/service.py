@@ -50,6 +50,7 @@ class TasksService:
         return to_us(self.clock.now())
 
     def _expire(self) -> int:
+        """Drop the tombstones whose time has passed (the one place that asks the store to); returns now."""
         now = self.now_us()
         self.store.expire_tombstones(now)
         return now
@@ -407,7 +408,7 @@ class TasksService:
             self.require_queue(queue_name, missing=NOT_FOUND_MESSAGE)
             self.store.delete_queue(queue_name, 0)
             self.scheduler.queue_deleted(queue_name)
-            self.store.expire_tombstones(self.now_us())
+            self._expire()
             return
         for name in list(self.scheduler.runtimes):
             self.scheduler.queue_deleted(name)

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from ..clock import FakeClock, to_us
+from ..clock import to_us
 from ..engine.scheduler import AttemptContext
 from ..errors import Code, EmuError, invalid
 from ..listing import encode_page_token
@@ -71,7 +71,7 @@ class Dashboard:
         self.service: TasksService = emulator.service
 
     def _now(self) -> dict[str, Any]:
-        return {"now": self.service.clock.now(), "virtual": isinstance(self.service.clock, FakeClock)}
+        return {"now": self.service.clock.now(), "virtual": self.service.clock.virtual}
 
     def _queue_row(self, queue: Queue, recent: list[AttemptView]) -> dict[str, Any]:
         in_flight = len(self.service.in_flight(queue))
