@@ -10,6 +10,7 @@ import aiohttp
 from multidict import CIMultiDict
 from yarl import URL
 
+from . import names
 from .clock import US
 from .config import Settings
 from .engine.attempts import EXCERPT_BYTES, AttemptContext, Outcome
@@ -78,8 +79,7 @@ class Dispatcher:
             outcome.latency_s = loop.time() - started
 
     def build(self, queue: Queue, task: Task, context: AttemptContext) -> Request:
-        task_id = task.name.rsplit("/", 1)[-1]
-        queue_id = queue.name.rsplit("/", 1)[-1]
+        task_id, queue_id = names.short_id(task.name), names.short_id(queue.name)
         payload = task.payload
         if isinstance(payload, AppEngineRequest):
             method, url, headers, body = self._app_engine(queue, payload)

@@ -398,7 +398,7 @@ class TasksService:
         found = {self.settings.location}
         prefix = f"projects/{project}/locations/"
         for queue in self.store.queues_after(prefix, ""):
-            found.add(queue.name[len(prefix) :].split("/", 1)[0])
+            found.add(names.location_id_of(queue.name))
         return sorted(found)
 
     def reset(self, queue_name: str = "") -> None:

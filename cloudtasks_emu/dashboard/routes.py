@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from .. import names
 from ..clock import to_us
 from ..engine.scheduler import AttemptContext
 from ..errors import Code, EmuError, invalid
@@ -170,18 +171,18 @@ class Dashboard:
     async def task(self, request: web.Request) -> web.StreamResponse:
         """A task and its attempts; a finished (or deleted) task still shows the attempts it had."""
         name = request.query.get("name", "")
-        mine = recent_attempts(self.service, 1000, lambda r: r.task == name, queue=name.rsplit("/tasks/", 1)[0])
+        mine = recent_attempts(self.service, 1000, lambda r: r.task == name, queue=names.queue_of(name))
         attempts = [views.attempt_row(r) for r in mine]
         try:
             task = self.service.get_task(name)
         except EmuError as error:
             if error.code != Code.NOT_FOUND or not attempts:
                 raise
-            queue = self.service.find_queue(name.rsplit("/tasks/", 1)[0])
+            queue = self.service.find_queue(names.queue_of(name))
             ending = views.ending(mine, None if queue is None else queue.retry)
             gone = {"task": None, "gone": error.message, "ending": ending, "attempts": attempts}
             return web.json_response({**self._now(), **gone})
-        queue = self.service.require_queue(task.name.rsplit("/tasks/", 1)[0])
+        queue = self.service.require_queue(names.queue_of(task.name))
         state = views.task_state(task, self.service.in_flight(queue), to_us(self.service.clock.now()))
         detail = views.task_detail(task, state, self._next_request(queue, task))
         return web.json_response({**self._now(), "task": detail, "gone": None, "attempts": attempts})
