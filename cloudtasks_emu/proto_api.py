@@ -51,11 +51,12 @@ from .config import (
     MAX_LIST_QUEUES_PAGE,
     MAX_LIST_TASKS_PAGE,
 )
-from .errors import Code, EmuError, invalid, status_of
+from .errors import Code, EmuError, invalid
 from .mixins import Operations
 from .model import Queue, Task
 from .queue_config import load_yaml, queue_yaml_queues
 from .service import TasksService
+from .transports.status import status_of
 from .urls import override_url
 
 EMPTY_POLICY_ETAG = b"ACAB"

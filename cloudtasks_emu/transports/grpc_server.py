@@ -16,9 +16,10 @@ from google.protobuf.message import DecodeError
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from ..errors import EmuError, grpc_trailers
+from ..errors import EmuError
 from ..faults import Faults
 from .edge import Call, invoke
+from .status import grpc_trailers
 
 logger = logging.getLogger(__name__)
 

@@ -9,10 +9,11 @@ import pytest
 from google.longrunning import operations_pb2
 from google.protobuf import empty_pb2
 
-from cloudtasks_emu.errors import Code, EmuError, rest_error_body
+from cloudtasks_emu.errors import Code, EmuError
 from cloudtasks_emu.faults import Faults, queue_of
 from cloudtasks_emu.transports.edge import invoke
 from cloudtasks_emu.transports.guard import Guard
+from cloudtasks_emu.transports.status import rest_error_body
 
 Q = "projects/p/locations/l/queues/q"
 

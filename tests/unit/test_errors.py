@@ -1,19 +1,12 @@
-"""errors.py: every Code through both renderers, and the Help detail in each."""
+"""errors.py and transports/status.py: every Code through both renderers, and the Help detail in each."""
 
 from __future__ import annotations
 
 import pytest
 from google.rpc import error_details_pb2, status_pb2
 
-from cloudtasks_emu.errors import (
-    GRPC_DETAILS_KEY,
-    Code,
-    EmuError,
-    HelpLink,
-    grpc_trailers,
-    rest_error_body,
-    status_of,
-)
+from cloudtasks_emu.errors import Code, EmuError, HelpLink
+from cloudtasks_emu.transports.status import GRPC_DETAILS_KEY, grpc_trailers, rest_error_body, status_of
 
 LINK = HelpLink("Definition of queue name", "https://cloud.google.com/tasks/docs/x#Queue.FIELDS.name")
 
