@@ -11,9 +11,9 @@ import contextlib
 import json
 import logging
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiohttp import web
 
@@ -28,9 +28,6 @@ from ..transports.guard import json_body
 from . import views
 from .journal import AttemptView, recent_attempts
 
-if TYPE_CHECKING:
-    from ..app import Emulator
-
 logger = logging.getLogger(__name__)
 
 PREFIX = "/_emu/ui"
@@ -43,6 +40,8 @@ PING_EVERY = 75  # polls between keep-alive comments (about 15 s)
 CLOSING: web.AppKey[asyncio.Event] = web.AppKey("dashboard_closing", asyncio.Event)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+# The request an attempt would send (method, url, headers, body): the dispatcher's, without sending it.
+Preview = Callable[[Queue, Task, AttemptContext], tuple[str, str, Mapping[str, str], bytes]]
 
 
 async def _name(request: web.Request) -> str:
@@ -65,11 +64,11 @@ def _attempt_filter(query: Any) -> Callable[[AttemptView], bool]:
 
 
 class Dashboard:
-    """The handlers, holding the emulator they read."""
+    """The handlers, holding the service they read and the preview of a task's next request."""
 
-    def __init__(self, emulator: Emulator) -> None:
-        self.emulator = emulator
-        self.service: TasksService = emulator.service
+    def __init__(self, service: TasksService, preview: Preview) -> None:
+        self.service = service
+        self.preview = preview
 
     def _now(self) -> dict[str, Any]:
         return {"now": self.service.clock.now(), "virtual": self.service.clock.virtual}
@@ -194,7 +193,7 @@ class Dashboard:
         context = AttemptContext(
             task.dispatch_count, task.execution_count, task.previous_response, task.retry_reason, task.schedule_us
         )
-        method, url, headers, _ = self.emulator.dispatcher.build(queue, task, context)
+        method, url, headers, _ = self.preview(queue, task, context)
         return {
             "method": method,
             "url": url,
@@ -249,9 +248,9 @@ class Dashboard:
         return response
 
 
-def add_dashboard_routes(app: web.Application, emulator: Emulator) -> None:
+def add_dashboard_routes(app: web.Application, service: TasksService, preview: Preview) -> None:
     """Mount the dashboard (register before any catch-all route)."""
-    dashboard = Dashboard(emulator)
+    dashboard = Dashboard(service, preview)
     app[CLOSING] = asyncio.Event()
 
     async def close_streams(app: web.Application) -> None:
