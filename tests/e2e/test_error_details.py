@@ -12,7 +12,9 @@ import pytest
 from google.api_core import exceptions
 from google.rpc import error_details_pb2
 
-from .conftest import PARENT, Server, http_call, http_task
+from cloudtasks_emu.testing import EmulatorProcess
+
+from .conftest import PARENT, http_call, http_task
 
 QUEUE_HELP = (
     "Definition of queue name",
@@ -52,7 +54,7 @@ def test_errors_without_help_have_no_details(client: Any) -> None:
     assert caught.value.details == []
 
 
-def test_help_detail_over_rest_with_its_type(server: Server, version: str) -> None:
+def test_help_detail_over_rest_with_its_type(server: EmulatorProcess, version: str) -> None:
     answer = http_call(server.http, "GET", f"/{version}/{PARENT}/queues/bad_id!")
     assert answer.status == 400
     error = answer.json()["error"]
