@@ -219,7 +219,9 @@ def test_rate_limit_is_held(
     assert delivered == [2, 4, 6, 7]
 
 
-def test_concurrency_limit_is_held(client: Any, tasks: Any, version: str, handler: RecordingHandler) -> None:
+def test_concurrency_limit_is_held(
+    client: Any, tasks: Any, version: str, handler: RecordingHandler, grpc_clients: dict[str, Any]
+) -> None:
     concurrency = "max_concurrent_tasks" if version == "v2beta2" else "max_concurrent_dispatches"
     queue = make_queue(client, version, rate_limits=tasks.RateLimits(**{concurrency: 2}))
     path = new_path()
@@ -227,9 +229,12 @@ def test_concurrency_limit_is_held(client: Any, tasks: Any, version: str, handle
     for _ in range(5):
         client.create_task(parent=queue, task=app_engine_task(version, path))
     handler.wait_for(path, 2)
-    for _ in range(5):  # round trips that give the emulator's loop every chance to overshoot
-        client.get_queue(name=queue)
-    assert len(handler.requests_to(path)) == 2, "a third dispatch went out past the limit"
+    # Then the emulator itself counts two attempts in flight: it counts a third the moment it starts one,
+    # before its request reaches the handler, and every create has woken the queue's loop by now.
+    request = {"name": queue, "read_mask": {"paths": ["stats"]}}
+    stats = grpc_clients["v2beta3"].get_queue(request=request).stats
+    assert (stats.concurrent_dispatches_count, stats.tasks_count) == (2, 5), "a third dispatch went past the limit"
+    assert len(handler.requests_to(path)) == 2
     handler.release_held(path)
     handler.wait_for(path, 5)
     assert handler.max_active[path] == 2
