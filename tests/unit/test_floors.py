@@ -21,6 +21,7 @@ WIRE = ("grpc", "aiohttp", "google.protobuf", "google.rpc")
 # Below the proto face: what the service is made of and what it hands out.
 RULE_MODULES = [
     "cloudtasks_emu.service",
+    "cloudtasks_emu.task_rules",
     "cloudtasks_emu.control",
     "cloudtasks_emu.listing",
     "cloudtasks_emu.names",
