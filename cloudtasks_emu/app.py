@@ -105,7 +105,7 @@ class Emulator:
         http_app = build_http_app(Guard(settings.host, settings.allowed_hosts, settings.allow_origins))
         add_admin_routes(http_app, self.controls, self.tokens, settings.allow_remote_admin)
         add_appengine_admin_routes(http_app, settings.location)
-        add_dashboard_routes(http_app, self)  # before the REST gateway's catch-all route
+        add_dashboard_routes(http_app, self.service, self.dispatcher.build)  # before the REST gateway's catch-all route
         add_rest_routes(http_app, self.apis, self.faults)
         self._http, self.port, second = await start_http(
             http_app, settings.host, settings.port, settings.http_port, self._backend, *timeouts

@@ -214,4 +214,4 @@ def pacific_iso(at_us: int) -> str:
         zone = ZoneInfo("America/Los_Angeles")
     except ZoneInfoNotFoundError:  # no tz database on the machine
         from datetime import UTC as zone  # type: ignore[assignment]
-    return datetime.fromtimestamp(at_us // 1_000_000, zone).isoformat()
+    return datetime.fromtimestamp(at_us // US, zone).isoformat()

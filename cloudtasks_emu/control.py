@@ -10,7 +10,7 @@ import math
 import time
 from typing import Any
 
-from . import queue_hints
+from . import names, queue_hints
 from .clock import Clock, FakeClock
 from .errors import Code, EmuError, invalid
 from .faults import Fault, Faults
@@ -37,7 +37,7 @@ class AmbiguousQueue(UnknownQueue):
 
 
 def _matching(queue_id: str, known: list[str]) -> list[str]:
-    return sorted(name for name in known if name.rsplit("/", 1)[-1] == queue_id)
+    return sorted(name for name in known if names.short_id(name) == queue_id)
 
 
 class Controls:

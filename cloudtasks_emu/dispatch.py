@@ -10,6 +10,8 @@ import aiohttp
 from multidict import CIMultiDict
 from yarl import URL
 
+from . import names
+from .clock import US
 from .config import Settings
 from .engine.attempts import EXCERPT_BYTES, AttemptContext, Outcome
 from .faults import Faults, act_out
@@ -77,8 +79,7 @@ class Dispatcher:
             outcome.latency_s = loop.time() - started
 
     def build(self, queue: Queue, task: Task, context: AttemptContext) -> Request:
-        task_id = task.name.rsplit("/", 1)[-1]
-        queue_id = queue.name.rsplit("/", 1)[-1]
+        task_id, queue_id = names.short_id(task.name), names.short_id(queue.name)
         payload = task.payload
         if isinstance(payload, AppEngineRequest):
             method, url, headers, body = self._app_engine(queue, payload)
@@ -92,7 +93,7 @@ class Dispatcher:
         headers[f"{prefix}TaskName"] = task_id
         headers[f"{prefix}TaskRetryCount"] = str(context.retry_count)
         headers[f"{prefix}TaskExecutionCount"] = str(context.execution_count)
-        headers[f"{prefix}TaskETA"] = f"{context.eta_us / 1_000_000:.6f}"
+        headers[f"{prefix}TaskETA"] = f"{context.eta_us / US:.6f}"
         if context.previous_response is not None:
             headers[f"{prefix}TaskPreviousResponse"] = str(context.previous_response)
         if context.retry_reason is not None:

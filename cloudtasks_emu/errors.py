@@ -1,4 +1,5 @@
-"""The one error type that crosses the edge, and the one table of its codes.
+"""The one error type that crosses the edge, and the one table of its codes (rendered for the wire by
+transports/status.py, so that importing this module loads no protobuf).
 
 Code                 gRPC  HTTP
 INVALID_ARGUMENT       3    400
@@ -20,10 +21,7 @@ DEADLINE_EXCEEDED      4    504
 from __future__ import annotations
 
 import enum
-from typing import Any, NamedTuple
-
-from google.protobuf import any_pb2
-from google.rpc import error_details_pb2, status_pb2
+from typing import NamedTuple
 
 
 class Code(enum.StrEnum):
@@ -94,45 +92,6 @@ class EmuError(Exception):
 
 def invalid(message: str, help_links: tuple[HelpLink, ...] = ()) -> EmuError:
     return EmuError(Code.INVALID_ARGUMENT, message, help_links)
-
-
-_HELP_TYPE = f"type.googleapis.com/{error_details_pb2.Help.DESCRIPTOR.full_name}"
-GRPC_DETAILS_KEY = "grpc-status-details-bin"
-
-
-def status_of(error: EmuError) -> status_pb2.Status:
-    """The google.rpc.Status of an error, its details included."""
-    status = status_pb2.Status(code=error.code.grpc_code, message=error.message)
-    if error.help_links:
-        detail = any_pb2.Any()
-        detail.Pack(
-            error_details_pb2.Help(links=[error_details_pb2.Help.Link(**link._asdict()) for link in error.help_links])
-        )
-        status.details.append(detail)
-    return status
-
-
-def grpc_trailers(error: EmuError) -> tuple[tuple[str, bytes], ...]:
-    """Trailing metadata carrying the details, which the official clients read as `exc.details`."""
-    if not error.help_links:
-        return ()
-    return ((GRPC_DETAILS_KEY, status_of(error).SerializeToString()),)
-
-
-def rest_error_body(error: EmuError) -> dict[str, Any]:
-    """Google's JSON error body, for REST and the admin API alike: code, message, status and details
-    (each with its `@type`)."""
-    details = []
-    if error.help_links:
-        details.append({"@type": _HELP_TYPE, "links": [link._asdict() for link in error.help_links]})
-    return {
-        "error": {
-            "code": error.http_status,
-            "message": error.message,
-            "status": error.code.name,
-            "details": details,
-        }
-    }
 
 
 NOT_FOUND_MESSAGE = "Requested entity was not found."

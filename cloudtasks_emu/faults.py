@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from . import names
 from .errors import Code, EmuError, invalid
 
 if TYPE_CHECKING:
@@ -49,7 +50,7 @@ class Fault:
     def matches_call(self, rpc: str, queue: str) -> bool:
         if self.url_prefix or (self.rpc and self.rpc != rpc):
             return False
-        return not self.queue or self.queue in (queue, queue.rsplit("/", 1)[-1])
+        return not self.queue or self.queue in (queue, names.short_id(queue))
 
 
 def _code(value: Any) -> Code:

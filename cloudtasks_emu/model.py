@@ -53,6 +53,11 @@ class RateLimits:
     max_concurrent_dispatches: int = 1000
 
 
+def pull_rate_limits() -> RateLimits:
+    """A pull queue's rate limits: output only, the defaults with no concurrency cap (-1)."""
+    return RateLimits(max_concurrent_dispatches=-1)
+
+
 @dataclass(slots=True)
 class RetryPolicy:
     max_attempts: int = 100  # -1: unlimited

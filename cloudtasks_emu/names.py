@@ -8,8 +8,9 @@ from typing import NamedTuple
 
 from .errors import Code, EmuError, HelpLink, invalid
 
-_PROJECT = r"[A-Za-z0-9\-:.]+"
+_PROJECT = r"[A-Za-z0-9\-:.]+"  # a project ID (an App Engine app ID is one too)
 _LOCATION = r"[A-Za-z0-9\-]+"
+_PROJECT_ID_RE = re.compile(_PROJECT)
 _PROJECT_RE = re.compile(rf"projects/({_PROJECT})")
 _LOCATION_RE = re.compile(rf"projects/({_PROJECT})/locations/({_LOCATION})")
 _QUEUE_RE = re.compile(rf"(projects/{_PROJECT}/locations/{_LOCATION})/queues/([^/]*)")
@@ -42,6 +43,10 @@ class TaskName(NamedTuple):
     @property
     def full(self) -> str:
         return f"{self.queue}/tasks/{self.task_id}"
+
+
+def is_project_id(text: str) -> bool:
+    return _PROJECT_ID_RE.fullmatch(text) is not None
 
 
 def parse_project(name: str) -> str:
@@ -86,6 +91,29 @@ def parse_task(name: str) -> TaskName:
     return TaskName(match.group(1), task_id)
 
 
+# The parts of a name already known to be valid (stored, or parsed above): no check, no error.
+
+
 def location_of(queue_name: str) -> str:
     """projects/P/locations/L of a valid queue name."""
     return queue_name.rsplit("/queues/", 1)[0]
+
+
+def queue_of(task_name: str) -> str:
+    """The queue's full name of a valid task name."""
+    return task_name.rsplit("/tasks/", 1)[0]
+
+
+def project_of(name: str) -> str:
+    """The project ID of a valid location, queue or task name."""
+    return name.split("/", 2)[1]
+
+
+def location_id_of(name: str) -> str:
+    """The location ID of a valid queue or task name."""
+    return name.split("/", 4)[3]
+
+
+def short_id(name: str) -> str:
+    """The queue ID of a valid queue name, the task ID of a valid task name."""
+    return name.rsplit("/", 1)[-1]

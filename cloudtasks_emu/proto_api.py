@@ -56,6 +56,7 @@ from .mixins import Operations
 from .model import Queue, Task
 from .queue_config import load_yaml, queue_yaml_queues
 from .service import TasksService
+from .transports.status import status_of
 from .urls import override_url
 
 EMPTY_POLICY_ETAG = b"ACAB"
@@ -301,9 +302,8 @@ class CloudTasksApi:
             try:
                 run_one(item)
             except EmuError as error:
-                # Filled in place: the map's Status is our pool's class, not googleapis-common-protos'.
-                failed = metadata.failed_requests[index]
-                failed.code, failed.message = error.code.grpc_code, error.message
+                # The map's Status is our pool's class, not googleapis-common-protos': copy its wire form.
+                metadata.failed_requests[index].ParseFromString(status_of(error).SerializeToString())
         self._finish(op, metadata, response, len(items), kind)
         self.operations.save(op, key)
         return op

@@ -28,9 +28,10 @@ from google.protobuf import json_format
 
 from . import names
 from .codec import CODECS
-from .config import MAX_BURST, MAX_CONCURRENT, MAX_RATE
+from .codec.parts import check_backoff_order, check_rate
+from .config import MAX_BURST, MAX_CONCURRENT
 from .errors import EmuError, invalid
-from .model import Queue, RateLimits, RetryPolicy, Routing
+from .model import Queue, RateLimits, RetryPolicy, Routing, pull_rate_limits
 
 logger = logging.getLogger(__name__)
 
@@ -116,7 +117,7 @@ def _queue_yaml_entry(entry: Any, parent: str, source: str) -> Queue:
         raise invalid(f"{label}, key mode: must be push or pull, not {mode!r}.")
     queue.pull = mode == "pull"
     if queue.pull:
-        queue.rate = RateLimits(max_concurrent_dispatches=-1)
+        queue.rate = pull_rate_limits()
     else:
         rate = _rate_per_s(entry.get("rate", "5/s"), f"{label}, key rate")
         burst = _int(entry.get("bucket_size", 5), f"{label}, key bucket_size", 1, MAX_BURST)
@@ -147,8 +148,7 @@ def _retry(params: Any, label: str) -> RetryPolicy:
         policy.max_backoff_s = _number(params["max_backoff_seconds"], key + "max_backoff_seconds")
     if "max_doublings" in params:
         policy.max_doublings = _int(params["max_doublings"], key + "max_doublings", 0, 10**6)
-    if policy.min_backoff_s > policy.max_backoff_s:
-        raise invalid(f"{key}min_backoff_seconds: must not exceed max_backoff_seconds.")
+    check_backoff_order(policy, key + "min_backoff_seconds", "max_backoff_seconds")
     return policy
 
 
@@ -157,9 +157,9 @@ def _rate_per_s(value: Any, label: str) -> float:
     if not match:
         raise invalid(f"{label}: must look like 5/s, 100/m, 10/h or 1/d, not {value!r}.")
     rate = float(match.group(1)) / _UNITS_S[match.group(2)]
-    if not 0 < rate <= MAX_RATE:
-        raise invalid(f"{label}: must be more than 0 and at most {MAX_RATE:g}/s.")
-    return rate
+    if rate == 0:  # the API reads 0 as "the default"; a queue.yaml rate is always explicit
+        raise invalid(f"{label} must be positive.")
+    return check_rate(rate, label)
 
 
 def _duration_s(value: Any, label: str) -> float:

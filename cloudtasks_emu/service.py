@@ -6,9 +6,9 @@ import copy
 import random
 from collections.abc import Callable, Iterator
 
-from . import names, queue_hints
-from .clock import Clock, pacific_iso, to_us
-from .config import MAX_LEASE_TASKS, MAX_SCHEDULE_AHEAD_S, Settings
+from . import names, queue_hints, task_rules
+from .clock import US, Clock, to_us
+from .config import MAX_LEASE_TASKS, Settings
 from .engine.journal import JournalEntry
 from .engine.leases import Leases, lease_seconds, parse_filter
 from .engine.schedule_order import ScheduleKey, tasks_by_schedule
@@ -25,7 +25,7 @@ from .errors import (
     invalid,
 )
 from .listing import Page, clamp_page_size, decode_page_token, page, queue_filter
-from .model import HttpRequest, PullMessage, Queue, QueueState, QueueStats, Task, task_size
+from .model import PullMessage, Queue, QueueState, QueueStats, Task, task_size
 
 
 class TasksService:
@@ -44,6 +44,7 @@ class TasksService:
         return to_us(self.clock.now())
 
     def _expire(self) -> int:
+        """Drop the tombstones whose time has passed (the one place that asks the store to); returns now."""
         now = self.now_us()
         self.store.expire_tombstones(now)
         return now
@@ -240,35 +241,18 @@ class TasksService:
     def _insert_task(self, queue: Queue, task: Task, named: bool, payload_must_match_queue: bool) -> Inserted:
         now = self._expire()
         if payload_must_match_queue or queue.pull:
-            _check_payload_matches(queue, task)
-        if task.schedule_us > now + MAX_SCHEDULE_AHEAD_S * 1_000_000:
-            raise invalid(
-                f"The Task.scheduleTime, {pacific_iso(task.schedule_us)}, is too far in the future. "
-                f"Schedule time must be no more than {MAX_SCHEDULE_AHEAD_S // 3600}h in the future."
-            )
+            task_rules.check_payload_matches(queue, task)
+        task_rules.check_schedule(task, now)
         task.schedule_us = max(task.schedule_us, now)
-        task.create_us = now - now % 1_000_000
+        task.create_us = now - now % US
         if not named:
             task.name = self._new_task_name(queue.name)
-        self._check_room(task_size(task))
+        task_rules.check_room(self.store.usage(), self.settings, task_size(task))
         inserted = self.store.insert_task(queue.name, task)
         while not named and inserted in (Inserted.EXISTS, Inserted.TOMBSTONED):  # a generated name in use
             task.name = self._new_task_name(queue.name)
             inserted = self.store.insert_task(queue.name, task)
         return inserted
-
-    def _check_room(self, size: int) -> None:
-        usage, settings = self.store.usage(), self.settings
-        if usage.tasks >= settings.max_tasks:
-            raise EmuError(
-                Code.RESOURCE_EXHAUSTED,
-                f"Quota exceeded: the emulator already holds {usage.tasks} tasks (--max-tasks).",
-            )
-        if usage.task_bytes + size > settings.max_task_bytes:
-            raise EmuError(
-                Code.RESOURCE_EXHAUSTED,
-                f"Quota exceeded: stored tasks would pass {settings.max_task_bytes} bytes (--max-task-bytes).",
-            )
 
     def _new_task_name(self, parent: str) -> str:
         # The cloud's generated IDs are long decimal numbers; insert_task tells if one is taken.
@@ -394,7 +378,7 @@ class TasksService:
         found = {self.settings.location}
         prefix = f"projects/{project}/locations/"
         for queue in self.store.queues_after(prefix, ""):
-            found.add(queue.name[len(prefix) :].split("/", 1)[0])
+            found.add(names.location_id_of(queue.name))
         return sorted(found)
 
     def reset(self, queue_name: str = "") -> None:
@@ -404,19 +388,10 @@ class TasksService:
             self.require_queue(queue_name, missing=NOT_FOUND_MESSAGE)
             self.store.delete_queue(queue_name, 0)
             self.scheduler.queue_deleted(queue_name)
-            self.store.expire_tombstones(self.now_us())
+            self._expire()
             return
         for name in list(self.scheduler.runtimes):
             self.scheduler.queue_deleted(name)
         self.store.clear()
         self.scheduler.journal.clear()
         self.declare_queues(None, [copy.deepcopy(queue) for queue in self.startup_queues])
-
-
-def _check_payload_matches(queue: Queue, task: Task) -> None:
-    if queue.pull != isinstance(task.payload, PullMessage):
-        kind = "a pull queue" if queue.pull else "a push queue"
-        raise invalid(f"The task's payload type is not compatible with {kind}.")
-    if not queue.pull and (queue.http_target is not None) != isinstance(task.payload, HttpRequest):
-        kind = "an HTTP target queue" if queue.http_target is not None else "an App Engine queue"
-        raise invalid(f"The task's payload type is not compatible with {kind}.")

@@ -6,6 +6,7 @@ system user that Debian's package creates.
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import pwd
@@ -13,9 +14,10 @@ import shutil
 import socket
 import subprocess
 import tempfile
-import time
 from pathlib import Path
 from typing import BinaryIO
+
+from tests.waiting import wait_until
 
 
 def _bin(name: str) -> str:
@@ -91,14 +93,17 @@ class PostgresServer:
             stdout=subprocess.DEVNULL,
             stderr=self._log,
         )
-        end = time.monotonic() + timeout_s
-        while time.monotonic() < end:
+        proc = self._proc
+
+        def state() -> str:
             ready = subprocess.run([_bin("pg_isready"), "-h", "127.0.0.1", "-p", str(self.port)], capture_output=True)
             if ready.returncode == 0:
+                return "ready"
+            return "exited" if proc.poll() is not None else ""
+
+        with contextlib.suppress(AssertionError):  # not up in time: the log below says why
+            if wait_until(state, "PostgreSQL up", timeout_s, every_s=0.1) == "ready":
                 return self
-            if self._proc.poll() is not None:
-                break
-            time.sleep(0.1)
         log = (self.dir / "server.log").read_text(errors="replace")
         self.stop()
         raise RuntimeError(f"PostgreSQL did not start on port {self.port}:\n{log}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable
 from typing import Any, TypeVar
@@ -9,6 +10,7 @@ from typing import Any, TypeVar
 from google.protobuf.internal.enum_type_wrapper import EnumTypeWrapper
 from google.protobuf.message import Message
 
+from ..config import MAX_RATE
 from ..errors import invalid
 from ..model import RetryPolicy, Routing, Token
 from .messages import HttpRequestPb, HttpTargetPb, RetryConfigPb, RoutingPb
@@ -45,9 +47,21 @@ def decode_retry(spec: VersionSpec, r: RetryConfigPb) -> RetryPolicy:
         policy.max_backoff_s = not_negative(duration_s(r.max_backoff), "RetryConfig.maxBackoff")
     if r.max_doublings:
         policy.max_doublings = not_negative(r.max_doublings, "RetryConfig.maxDoublings")
-    if policy.min_backoff_s > policy.max_backoff_s:
-        raise invalid("RetryConfig.minBackoff must be less than or equal to RetryConfig.maxBackoff.")
+    check_backoff_order(policy, "RetryConfig.minBackoff", "RetryConfig.maxBackoff")
     return policy
+
+
+def check_backoff_order(policy: RetryPolicy, min_label: str, max_label: str) -> None:
+    """min_backoff <= max_backoff, whether a request or queue.yaml sets them."""
+    if policy.min_backoff_s > policy.max_backoff_s:
+        raise invalid(f"{min_label} must be less than or equal to {max_label}.")
+
+
+def check_rate(rate: float, label: str) -> float:
+    """A dispatch rate in tasks per second: finite, not negative, at most the service's limit."""
+    if not math.isfinite(rate):  # NaN passes every comparison below
+        raise invalid(f"{label} must be a finite number.")
+    return at_most(not_negative(rate, label), MAX_RATE, label)
 
 
 def encode_retry(spec: VersionSpec, policy: RetryPolicy, r: RetryConfigPb) -> None:

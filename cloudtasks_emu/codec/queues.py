@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any, cast
 
-from ..config import MAX_BURST, MAX_CONCURRENT, MAX_RATE
+from ..config import MAX_BURST, MAX_CONCURRENT
 from ..errors import invalid
-from ..model import HttpTarget, Queue, QueueStats, RateLimits, RetryPolicy, Routing, UriOverride
+from ..model import HttpTarget, Queue, QueueStats, RateLimits, RetryPolicy, Routing, UriOverride, pull_rate_limits
 from .messages import HttpTargetPb, QueuePb, RateLimitsPb
 from .parts import (
     at_most,
     check_headers,
+    check_rate,
     decode_retry,
     decode_routing,
     decode_token,
@@ -82,12 +82,10 @@ class QueueCodec:
 
     def decode_rate(self, r: RateLimitsPb, pull: bool) -> RateLimits:
         if pull:  # output only for pull queues
-            return RateLimits(DEFAULT_RATE.max_dispatches_per_second, DEFAULT_RATE.max_burst_size, -1)
+            return pull_rate_limits()
         rate: float = getattr(r, self.spec.rate_field)
         concurrency: int = getattr(r, self.spec.concurrency_field)
-        if not math.isfinite(rate):  # NaN passes every comparison below
-            raise invalid(f"{self._rate_label} must be a finite number.")
-        at_most(not_negative(rate, self._rate_label), MAX_RATE, self._rate_label)
+        check_rate(rate, self._rate_label)
         at_most(not_negative(concurrency, self._concurrency_label), MAX_CONCURRENT, self._concurrency_label)
         rate = rate or DEFAULT_RATE.max_dispatches_per_second
         burst = burst_for(rate)

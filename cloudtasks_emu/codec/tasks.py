@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 
 from google.protobuf.message import Message
 
+from .. import names
 from ..config import (
     APP_ENGINE_DEADLINE_MS,
     HTTP_DEADLINE_MS,
@@ -172,7 +173,7 @@ def app_engine_host(task_name: str, routing: Routing, queue: Queue | None) -> st
     """`[instance.][version.][service.]<project>.appspot.com`, as the cloud fills AppEngineRouting.host."""
     if queue is not None and queue.app_engine_routing_override is not None:
         routing = queue.app_engine_routing_override
-    project = task_name.split("/", 2)[1]
+    project = names.project_of(task_name)
     parts = [p for p in (routing.instance, routing.version, routing.service) if p]
     return ".".join([*parts, f"{project}.appspot.com"])
 

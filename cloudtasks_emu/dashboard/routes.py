@@ -11,13 +11,14 @@ import contextlib
 import json
 import logging
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiohttp import web
 
-from ..clock import FakeClock, to_us
+from .. import names
+from ..clock import to_us
 from ..engine.scheduler import AttemptContext
 from ..errors import Code, EmuError, invalid
 from ..listing import encode_page_token
@@ -26,9 +27,6 @@ from ..service import TasksService
 from ..transports.guard import json_body
 from . import views
 from .journal import AttemptView, recent_attempts
-
-if TYPE_CHECKING:
-    from ..app import Emulator
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +40,8 @@ PING_EVERY = 75  # polls between keep-alive comments (about 15 s)
 CLOSING: web.AppKey[asyncio.Event] = web.AppKey("dashboard_closing", asyncio.Event)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+# The request an attempt would send (method, url, headers, body): the dispatcher's, without sending it.
+Preview = Callable[[Queue, Task, AttemptContext], tuple[str, str, Mapping[str, str], bytes]]
 
 
 async def _name(request: web.Request) -> str:
@@ -64,14 +64,14 @@ def _attempt_filter(query: Any) -> Callable[[AttemptView], bool]:
 
 
 class Dashboard:
-    """The handlers, holding the emulator they read."""
+    """The handlers, holding the service they read and the preview of a task's next request."""
 
-    def __init__(self, emulator: Emulator) -> None:
-        self.emulator = emulator
-        self.service: TasksService = emulator.service
+    def __init__(self, service: TasksService, preview: Preview) -> None:
+        self.service = service
+        self.preview = preview
 
     def _now(self) -> dict[str, Any]:
-        return {"now": self.service.clock.now(), "virtual": isinstance(self.service.clock, FakeClock)}
+        return {"now": self.service.clock.now(), "virtual": self.service.clock.virtual}
 
     def _queue_row(self, queue: Queue, recent: list[AttemptView]) -> dict[str, Any]:
         in_flight = len(self.service.in_flight(queue))
@@ -170,18 +170,18 @@ class Dashboard:
     async def task(self, request: web.Request) -> web.StreamResponse:
         """A task and its attempts; a finished (or deleted) task still shows the attempts it had."""
         name = request.query.get("name", "")
-        mine = recent_attempts(self.service, 1000, lambda r: r.task == name, queue=name.rsplit("/tasks/", 1)[0])
+        mine = recent_attempts(self.service, 1000, lambda r: r.task == name, queue=names.queue_of(name))
         attempts = [views.attempt_row(r) for r in mine]
         try:
             task = self.service.get_task(name)
         except EmuError as error:
             if error.code != Code.NOT_FOUND or not attempts:
                 raise
-            queue = self.service.find_queue(name.rsplit("/tasks/", 1)[0])
+            queue = self.service.find_queue(names.queue_of(name))
             ending = views.ending(mine, None if queue is None else queue.retry)
             gone = {"task": None, "gone": error.message, "ending": ending, "attempts": attempts}
             return web.json_response({**self._now(), **gone})
-        queue = self.service.require_queue(task.name.rsplit("/tasks/", 1)[0])
+        queue = self.service.require_queue(names.queue_of(task.name))
         state = views.task_state(task, self.service.in_flight(queue), to_us(self.service.clock.now()))
         detail = views.task_detail(task, state, self._next_request(queue, task))
         return web.json_response({**self._now(), "task": detail, "gone": None, "attempts": attempts})
@@ -193,7 +193,7 @@ class Dashboard:
         context = AttemptContext(
             task.dispatch_count, task.execution_count, task.previous_response, task.retry_reason, task.schedule_us
         )
-        method, url, headers, _ = self.emulator.dispatcher.build(queue, task, context)
+        method, url, headers, _ = self.preview(queue, task, context)
         return {
             "method": method,
             "url": url,
@@ -248,9 +248,9 @@ class Dashboard:
         return response
 
 
-def add_dashboard_routes(app: web.Application, emulator: Emulator) -> None:
+def add_dashboard_routes(app: web.Application, service: TasksService, preview: Preview) -> None:
     """Mount the dashboard (register before any catch-all route)."""
-    dashboard = Dashboard(emulator)
+    dashboard = Dashboard(service, preview)
     app[CLOSING] = asyncio.Event()
 
     async def close_streams(app: web.Application) -> None:

@@ -7,6 +7,7 @@ import json
 import math
 from typing import Any
 
+from .. import names
 from ..clock import US
 from ..engine.retry import give_up_rule, gives_up
 from ..model import AppEngineRequest, Attempt, HttpRequest, Payload, PullMessage, Queue, QueueStats, RetryPolicy, Task
@@ -30,13 +31,12 @@ def _queue_target(queue: Queue) -> str:
 
 def queue_row(queue: Queue, stats: QueueStats, in_flight: int, recent: list[AttemptView], now: float) -> dict[str, Any]:
     """A line of the queues page; `recent` is the queue's attempts of the last minute."""
-    _, project, _, location, _, queue_id = queue.name.split("/")
     oldest = stats.oldest_schedule_us
     return {
         "name": queue.name,
-        "project": project,
-        "location": location,
-        "id": queue_id,
+        "project": names.project_of(queue.name),
+        "location": names.location_id_of(queue.name),
+        "id": names.short_id(queue.name),
         "type": "pull" if queue.pull else "push",
         "target": _queue_target(queue),
         "state": queue.state.value,
@@ -106,7 +106,7 @@ def task_row(task: Task, state: str) -> dict[str, Any]:
     last = task.last_attempt
     return {
         "name": task.name,
-        "id": task.name.rsplit("/", 1)[-1],
+        "id": names.short_id(task.name),
         "state": state,
         "target": _target_summary(task),
         "schedule_time": _seconds(task.schedule_us),

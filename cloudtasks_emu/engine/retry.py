@@ -22,7 +22,8 @@ def backoff_s(retry: int, policy: RetryPolicy) -> float:
 def gives_up(attempts: int, age_s: float, policy: RetryPolicy) -> bool:
     """Whether a task that failed `attempts` times, first dispatched `age_s` ago, is dropped.
 
-    With both limits set, both must be reached; with neither, the task retries until its TTL.
+    With both limits set, both must be reached; with neither, the task retries for ever (Queue.task_ttl
+    is stored and returned, not enforced).
     """
     limit = None if policy.max_attempts < 0 else policy.max_attempts
     duration = policy.max_retry_duration_s or None

@@ -11,9 +11,10 @@ from typing import Any
 from aiohttp import web
 
 from ..control import Controls, UnknownQueue
-from ..errors import Code, EmuError, invalid, rest_error_body
+from ..errors import Code, EmuError, invalid
 from ..tokens import TokenMinter
 from .guard import json_body
+from .status import rest_error_body
 
 PREFIX = "/_emu"
 # The admin API's contract, shipped as package data and served as it is (docs/admin-api.md in prose).

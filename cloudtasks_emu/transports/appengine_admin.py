@@ -8,14 +8,12 @@ whether Cloud Tasks is enabled (`GET /v1/projects/{p}/services/cloudtasks.google
 
 from __future__ import annotations
 
-import re
-
 from aiohttp import web
 
+from .. import names
 from ..errors import Code, EmuError
 from .edge import error_response
 
-_APP_ID = re.compile(r"[A-Za-z0-9\-:.]+")
 # App Engine names two regions without their trailing "1"; every other one as Cloud Tasks does.
 _APP_ENGINE_LOCATIONS = {"us-central1": "us-central", "europe-west1": "europe-west"}
 
@@ -30,7 +28,7 @@ def add_appengine_admin_routes(app: web.Application, location: str) -> None:
 
     async def get_app(request: web.Request) -> web.Response:
         app_id = request.match_info["app_id"]
-        if not _APP_ID.fullmatch(app_id):
+        if not names.is_project_id(app_id):
             error = EmuError(
                 Code.INVALID_ARGUMENT, f'Invalid resource field value in the request: name "apps/{app_id}".'
             )

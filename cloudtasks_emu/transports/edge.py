@@ -17,8 +17,9 @@ from aiohttp import web
 from google.protobuf.message import Message
 
 from ..codec import check_well_known
-from ..errors import Code, EmuError, rest_error_body
+from ..errors import Code, EmuError
 from ..faults import Faults, queue_of
+from .status import rest_error_body
 
 if TYPE_CHECKING:
     from ..mixins import LocationsApi, Operations

@@ -17,9 +17,10 @@ from grpc_reflection.v1alpha import reflection, reflection_pb2
 
 from .. import pool
 from ..config import HEAD_TIMEOUT_S, IDLE_TIMEOUT_S
-from ..errors import EmuError, grpc_trailers
+from ..errors import EmuError
 from ..faults import Faults
 from .edge import Call, invoke
+from .status import grpc_trailers
 
 logger = logging.getLogger(__name__)
 

@@ -34,19 +34,6 @@ LOCATION = "us-central1"
 PARENT = f"projects/{PROJECT}/locations/{LOCATION}"
 
 
-# The emulator subprocess; it is also the admin API client (`admin` fixture).
-Server = Admin = EmulatorProcess
-
-
-def start_server(*args: str, timeout_s: float = 20.0) -> EmulatorProcess:
-    """Run `python -m cloudtasks_emu start` on free ports and wait for its ready line."""
-    return EmulatorProcess(*args, timeout_s=timeout_s)
-
-
-def stop_server(server: EmulatorProcess) -> int:
-    return server.stop()
-
-
 @pytest.fixture(scope="session")
 def handler() -> Iterator[RecordingHandler]:
     recorder = RecordingHandler().start()
@@ -69,7 +56,7 @@ def admin(server: EmulatorProcess) -> EmulatorProcess:
 
 
 @pytest.fixture(scope="session")
-def channel(server: Server) -> Iterator[grpc.Channel]:
+def channel(server: EmulatorProcess) -> Iterator[grpc.Channel]:
     ch = grpc.insecure_channel(server.grpc)
     yield ch
     ch.close()
@@ -193,7 +180,7 @@ def app_engine_task(version: str, relative: str = "/work", body: bytes = b"", **
 # REST: the official clients with transport="rest", googleapiclient's discovery client, and plain HTTP.
 
 
-def make_rest_client(module: ModuleType, server: Server) -> Any:
+def make_rest_client(module: ModuleType, server: EmulatorProcess) -> Any:
     from google.api_core.client_options import ClientOptions
     from google.auth.credentials import AnonymousCredentials
 
@@ -203,7 +190,7 @@ def make_rest_client(module: ModuleType, server: Server) -> Any:
 
 
 @pytest.fixture(scope="session")
-def rest_clients(server: Server) -> Iterator[dict[str, Any]]:
+def rest_clients(server: EmulatorProcess) -> Iterator[dict[str, Any]]:
     """The official client of each version over REST/JSON."""
     made = {v: make_rest_client(m, server) for v, m in VERSIONS.items()}
     yield made
@@ -217,7 +204,7 @@ def rest_client(rest_clients: dict[str, Any], version: str) -> Any:
 
 
 @pytest.fixture(scope="session")
-def discovery(server: Server) -> Iterator[Any]:
+def discovery(server: EmulatorProcess) -> Iterator[Any]:
     """build(version): googleapiclient's discovery client of that version, pointed at the emulator."""
     import httplib2
     from googleapiclient.discovery import build

@@ -14,7 +14,9 @@ import grpc
 import pytest
 from google.cloud import tasks_v2
 
-from .conftest import PARENT, make_client, start_server
+from cloudtasks_emu.testing import EmulatorProcess
+
+from .conftest import PARENT, make_client
 
 EMU = [sys.executable, "-m", "cloudtasks_emu"]
 
@@ -197,7 +199,7 @@ def test_a_failed_start_prints_its_error_once_and_no_stop_report() -> None:
 
 
 def test_healthcheck_reports_serving_and_down() -> None:
-    server = start_server()
+    server = EmulatorProcess()
     try:
         port = server.http.rsplit(":", 1)[1]
         assert run("healthcheck", env={"CLOUDTASKS_EMU_HTTP_PORT": port}).returncode == 0

@@ -16,7 +16,7 @@ from google.protobuf import duration_pb2, timestamp_pb2
 
 from cloudtasks_emu.testing import EmulatorProcess, RecordingHandler
 
-from .conftest import PARENT, Admin, Server, http_call, make_client, unique_queue_name
+from .conftest import PARENT, http_call, make_client, unique_queue_name
 
 UI = "/_emu/ui/api"
 
@@ -26,13 +26,13 @@ def v2(channel: Any) -> Any:
     return make_client(tasks_v2, channel)
 
 
-def ui(server: Server, path: str, **params: str) -> Any:
+def ui(server: EmulatorProcess, path: str, **params: str) -> Any:
     answer = http_call(server.http, "GET", f"{UI}/{path}?{urllib.parse.urlencode(params)}")
     assert answer.status == 200, answer.body
     return answer.json()
 
 
-def act(server: Server, path: str, name: str) -> Any:
+def act(server: EmulatorProcess, path: str, name: str) -> Any:
     return http_call(server.http, "POST", f"{UI}/{path}", {"name": name})
 
 
@@ -48,7 +48,7 @@ def at(seconds: float) -> timestamp_pb2.Timestamp:
     return stamp
 
 
-def test_dashboard_page_and_its_files_are_served(server: Server) -> None:
+def test_dashboard_page_and_its_files_are_served(server: EmulatorProcess) -> None:
     page = http_call(server.http, "GET", "/")
     assert page.status == 200
     assert page.headers["Content-Type"].startswith("text/html")
@@ -61,7 +61,7 @@ def test_dashboard_page_and_its_files_are_served(server: Server) -> None:
     assert http_call(server.http, "GET", f"/v2/{PARENT}/queues").status == 200
 
 
-def test_queues_show_config_counts_and_filters(v2: Any, server: Server, admin: Admin) -> None:
+def test_queues_show_config_counts_and_filters(v2: Any, server: EmulatorProcess, admin: EmulatorProcess) -> None:
     # Given a paused queue with limits, and two waiting tasks, the oldest 90 s old
     queue = new_queue(
         v2,
@@ -92,7 +92,7 @@ def test_queues_show_config_counts_and_filters(v2: Any, server: Server, admin: A
     assert ui(server, "queues", project="another-project")["queues"] == []
 
 
-def test_a_queue_whose_tasks_are_all_due_later_has_nothing_overdue(v2: Any, server: Server) -> None:
+def test_a_queue_whose_tasks_are_all_due_later_has_nothing_overdue(v2: Any, server: EmulatorProcess) -> None:
     queue = new_queue(v2)
     later = timestamp_pb2.Timestamp()
     later.FromMicroseconds(round((server.now() + 3600) * 1_000_000))
@@ -103,7 +103,7 @@ def test_a_queue_whose_tasks_are_all_due_later_has_nothing_overdue(v2: Any, serv
     assert (row["tasks"], row["oldest_age_s"]) == (1, None)
 
 
-def test_queue_actions_act_on_the_service(v2: Any, server: Server) -> None:
+def test_queue_actions_act_on_the_service(v2: Any, server: EmulatorProcess) -> None:
     queue = new_queue(v2)
     v2.pause_queue(name=queue)
     v2.create_task(parent=queue, task=tasks_v2.Task(http_request=tasks_v2.HttpRequest(url="http://127.0.0.1:9/x")))
@@ -121,7 +121,7 @@ def test_queue_actions_act_on_the_service(v2: Any, server: Server) -> None:
     assert (again.status, again.json()["error"]["status"]) == (404, "NOT_FOUND")
 
 
-def test_tasks_page_by_name_and_by_schedule_time(v2: Any, server: Server, admin: Admin) -> None:
+def test_tasks_page_by_name_and_by_schedule_time(v2: Any, server: EmulatorProcess, admin: EmulatorProcess) -> None:
     # Given 230 tasks whose schedule times run against their names
     queue = new_queue(v2)
     v2.pause_queue(name=queue)
@@ -157,7 +157,9 @@ def test_tasks_page_by_name_and_by_schedule_time(v2: Any, server: Server, admin:
     assert {t["state"] for page in by_name for t in page} == {"scheduled"}
 
 
-def test_tasks_filter_by_state(v2: Any, server: Server, handler: RecordingHandler, admin: Admin) -> None:
+def test_tasks_filter_by_state(
+    v2: Any, server: EmulatorProcess, handler: RecordingHandler, admin: EmulatorProcess
+) -> None:
     # Given a task that failed once (now retrying) beside one never tried
     queue = new_queue(v2)
     path = f"/ui/{uuid.uuid4().hex[:8]}"
@@ -183,7 +185,7 @@ def test_tasks_filter_by_state(v2: Any, server: Server, handler: RecordingHandle
 
 
 def test_task_shows_its_attempts_as_sent_and_answered(
-    v2: Any, server: Server, handler: RecordingHandler, admin: Admin
+    v2: Any, server: EmulatorProcess, handler: RecordingHandler, admin: EmulatorProcess
 ) -> None:
     # Given an HTTP task with an OIDC token and a JSON body, whose handler fails once then succeeds
     queue = new_queue(v2)
@@ -270,7 +272,7 @@ def test_a_task_that_gave_up_is_shown_as_given_up_with_its_rule(tmp_path: Any, h
 
 
 def test_run_now_and_delete_from_the_dashboard(
-    v2: Any, server: Server, handler: RecordingHandler, admin: Admin
+    v2: Any, server: EmulatorProcess, handler: RecordingHandler, admin: EmulatorProcess
 ) -> None:
     queue = new_queue(v2)
     path = f"/ui/{uuid.uuid4().hex[:8]}"
@@ -287,7 +289,9 @@ def test_run_now_and_delete_from_the_dashboard(
     assert act(server, "task:run", doomed.name).status == 404
 
 
-def test_attempts_feed_filters_and_streams(v2: Any, server: Server, handler: RecordingHandler, admin: Admin) -> None:
+def test_attempts_feed_filters_and_streams(
+    v2: Any, server: EmulatorProcess, handler: RecordingHandler, admin: EmulatorProcess
+) -> None:
     queue = new_queue(v2)
     path = f"/ui/{uuid.uuid4().hex[:8]}"
     handler.script(path, [503])
@@ -316,7 +320,7 @@ def test_attempts_feed_filters_and_streams(v2: Any, server: Server, handler: Rec
     assert (row["attempts_last_minute"], row["failures_last_minute"]) == (2, 1)
 
 
-def test_pull_task_shows_its_lease_and_tag(channel: Any, server: Server, admin: Admin) -> None:
+def test_pull_task_shows_its_lease_and_tag(channel: Any, server: EmulatorProcess, admin: EmulatorProcess) -> None:
     pull = make_client(tasks_v2beta2, channel)
     queue = unique_queue_name("uipull")
     pull.create_queue(parent=PARENT, queue=tasks_v2beta2.Queue(name=queue, pull_target=tasks_v2beta2.PullTarget()))
@@ -337,7 +341,7 @@ def test_pull_task_shows_its_lease_and_tag(channel: Any, server: Server, admin: 
     assert act(server, "task:run", row["name"]).status == 400
 
 
-def test_unknown_names_are_clear_errors(server: Server) -> None:
+def test_unknown_names_are_clear_errors(server: EmulatorProcess) -> None:
     missing = http_call(server.http, "GET", f"{UI}/task?name={PARENT}/queues/nope/tasks/nope")
     assert (missing.status, missing.json()["error"]["status"]) == (404, "NOT_FOUND")
     assert http_call(server.http, "GET", f"{UI}/tasks?queue={PARENT}/queues/nope").status == 404
@@ -348,7 +352,9 @@ def test_unknown_names_are_clear_errors(server: Server) -> None:
     assert http_call(server.http, "POST", f"{UI}/queue:pause", {"name": 3}).status == 400
 
 
-def test_app_engine_task_shows_the_url_its_routing_reaches(v2: Any, server: Server, handler: RecordingHandler) -> None:
+def test_app_engine_task_shows_the_url_its_routing_reaches(
+    v2: Any, server: EmulatorProcess, handler: RecordingHandler
+) -> None:
     # Given an App Engine task routed to the "worker" service (--app-engine-service worker=<handler>/worker)
     queue = new_queue(v2)
     v2.pause_queue(name=queue)

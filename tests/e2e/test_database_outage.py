@@ -3,7 +3,6 @@ that ends meanwhile is made again, and the emulator serves again by itself once 
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,7 @@ from google.cloud import tasks_v2
 
 from cloudtasks_emu.testing import EmulatorProcess, RecordingHandler
 from tests.postgres_server import PostgresServer
+from tests.waiting import wait_until
 
 from .conftest import PARENT, http_call, make_client, unique_queue_name
 
@@ -34,13 +34,11 @@ def rest(server: EmulatorProcess, method: str, path: str, body: dict[str, Any] |
 
 
 def wait_for_text(log: Path, texts: tuple[str, ...], timeout_s: float = 20.0) -> str:
-    end = time.monotonic() + timeout_s
-    while time.monotonic() < end:
+    def found() -> str:
         content = log.read_text(errors="replace")
-        if any(text in content for text in texts):
-            return content
-        time.sleep(0.05)
-    raise AssertionError(f"none of {texts} in the log within {timeout_s} s:\n{log.read_text(errors='replace')}")
+        return content if any(text in content for text in texts) else ""
+
+    return wait_until(found, lambda: f"none of {texts} in the log:\n{log.read_text(errors='replace')}", timeout_s)
 
 
 def test_every_call_during_an_outage_is_unavailable_and_service_resumes(

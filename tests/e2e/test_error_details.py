@@ -12,7 +12,9 @@ import pytest
 from google.api_core import exceptions
 from google.rpc import error_details_pb2
 
-from .conftest import PARENT, Server, http_call, http_task
+from cloudtasks_emu.testing import EmulatorProcess
+
+from .conftest import PARENT, http_call, http_task
 
 QUEUE_HELP = (
     "Definition of queue name",
@@ -52,7 +54,7 @@ def test_errors_without_help_have_no_details(client: Any) -> None:
     assert caught.value.details == []
 
 
-def test_help_detail_over_rest_with_its_type(server: Server, version: str) -> None:
+def test_help_detail_over_rest_with_its_type(server: EmulatorProcess, version: str) -> None:
     answer = http_call(server.http, "GET", f"/{version}/{PARENT}/queues/bad_id!")
     assert answer.status == 400
     error = answer.json()["error"]
@@ -75,3 +77,19 @@ def test_official_rest_client_reads_the_help_detail(rest_client: Any, queue_name
 def test_url_with_a_scheme_and_no_host_is_invalid(client: Any, queue_name: str, version: str, url: str) -> None:
     with pytest.raises(exceptions.InvalidArgument, match=r"HttpTarget.url must start with 'http://' or 'https://'\."):
         client.create_task(parent=queue_name, task=http_task(version, url=url))
+
+
+@pytest.mark.parametrize("version", ["v2", "v2beta3"])
+def test_batch_failure_carries_the_help_detail(client: Any, tasks: Any, queue_name: str, version: str) -> None:
+    # A Batch item's google.rpc.Status is built like any other error's: its details come along.
+    bad = http_task(version)
+    bad.name = f"{queue_name}/tasks/no.dots"
+    requests = [tasks.CreateTaskRequest(parent=queue_name, task=http_task(version)), {"task": bad}]
+    operation = client.batch_create_tasks(parent=queue_name, requests=requests)
+    operation.result(timeout=10)
+    failure = operation.metadata.failed_requests[1]
+    assert (failure.code, failure.message.startswith('Task ID "no.dots" can contain only')) == (3, True)
+    [detail] = failure.details
+    found = error_details_pb2.Help()
+    assert detail.Unpack(found)
+    assert [(link.description, link.url) for link in found.links] == [TASK_HELP]

@@ -14,13 +14,13 @@ from google.api_core import exceptions
 
 from cloudtasks_emu.testing import EmulatorProcess, FaultInjector, RecordingHandler
 
-from .conftest import PARENT, Admin, Server, http_call, unique_queue_name
+from .conftest import PARENT, http_call, unique_queue_name
 
 TASK = {"http_request": {"url": "https://example.com/x"}}
 
 
 @pytest.fixture
-def faults(server: Server) -> Iterator[FaultInjector]:
+def faults(server: EmulatorProcess) -> Iterator[FaultInjector]:
     injector = server.faults
     injector.clear()
     yield injector
@@ -46,7 +46,7 @@ def test_the_next_calls_fail_over_grpc_then_pass(clients: dict[str, Any], faults
 
 
 def test_a_fault_acts_on_rest_with_the_codes_http_status(
-    rest_clients: dict[str, Any], server: Server, faults: FaultInjector, queue: str
+    rest_clients: dict[str, Any], server: EmulatorProcess, faults: FaultInjector, queue: str
 ) -> None:
     faults.fail(8, rpc="GetQueue", times=1)  # RESOURCE_EXHAUSTED by number
     answer = http_call(server.http, "GET", f"/v2beta3/{queue}")
@@ -79,7 +79,7 @@ def test_a_delayed_answer_misses_the_clients_deadline(
     assert clients["v2"].get_queue(name=queue).name == queue
 
 
-def test_faults_list_clear_and_reset(server: Server, faults: FaultInjector, admin: Admin) -> None:
+def test_faults_list_clear_and_reset(server: EmulatorProcess, faults: FaultInjector, admin: EmulatorProcess) -> None:
     first = faults.fail("INTERNAL")
     second = faults.dispatch("http://127.0.0.1:1/", 503, times=3)
     assert [f["id"] for f in faults.list()] == [first["id"], second["id"]]
@@ -102,7 +102,9 @@ def test_faults_list_clear_and_reset(server: Server, faults: FaultInjector, admi
         ({"code": 14, "colour": "red"}, "unknown fault fields: colour"),
     ],
 )
-def test_a_bad_fault_is_refused(server: Server, faults: FaultInjector, body: dict[str, Any], words: str) -> None:
+def test_a_bad_fault_is_refused(
+    server: EmulatorProcess, faults: FaultInjector, body: dict[str, Any], words: str
+) -> None:
     answer = http_call(server.http, "POST", "/_emu/faults", body)
     assert answer.status == 400
     assert words in answer.json()["error"]["message"]
@@ -120,7 +122,7 @@ def test_dispatch_faults(
     clients: dict[str, Any],
     faults: FaultInjector,
     handler: RecordingHandler,
-    admin: Admin,
+    admin: EmulatorProcess,
     action: str | int,
     status: int | None,
     error: str,

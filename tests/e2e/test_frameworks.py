@@ -9,7 +9,6 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,6 +22,7 @@ from fastapi_gcp_tasks import AsyncDelayedRouteBuilder, DelayedRouteBuilder
 from google.cloud import tasks_v2
 
 from cloudtasks_emu.testing import EmulatorProcess
+from tests.waiting import wait_until
 
 PROJECT = "framework-app"
 LOCATION = "us-central1"
@@ -50,9 +50,7 @@ def uvicorn_server() -> Iterator[Any]:
         server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
         thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
         thread.start()
-        deadline = time.monotonic() + 10
-        while not server.started and time.monotonic() < deadline and thread.is_alive():
-            time.sleep(0.01)
+        wait_until(lambda: server.started or not thread.is_alive(), "uvicorn did not start", every_s=0.01)
         assert server.started, "uvicorn did not start"
         state.update(server=server, thread=thread)
 

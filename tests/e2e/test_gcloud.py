@@ -17,7 +17,9 @@ from typing import Any
 
 import pytest
 
-from .conftest import Server, http_call
+from cloudtasks_emu.testing import EmulatorProcess
+
+from .conftest import http_call
 
 GCLOUD = shutil.which("gcloud")
 pytestmark = pytest.mark.skipif(GCLOUD is None, reason="gcloud (google-cloud-cli) is not installed")
@@ -26,7 +28,7 @@ pytestmark = pytest.mark.skipif(GCLOUD is None, reason="gcloud (google-cloud-cli
 class Gcloud:
     """gcloud with its own config directory, pointed at the emulator for one project."""
 
-    def __init__(self, server: Server, config_dir: Path) -> None:
+    def __init__(self, server: EmulatorProcess, config_dir: Path) -> None:
         self.project = f"gcloud-{uuid.uuid4().hex[:10]}"
         base = f"{server.http}/"  # gcloud appends `v2/projects/...`: the trailing slash is required
         self.env = {
@@ -57,7 +59,7 @@ class Gcloud:
 
 
 @pytest.fixture
-def gcloud(server: Server, tmp_path: Path) -> Gcloud:
+def gcloud(server: EmulatorProcess, tmp_path: Path) -> Gcloud:
     return Gcloud(server, tmp_path / "gcloud-config")
 
 
@@ -98,7 +100,7 @@ def test_tasks_create_describe_run_delete(gcloud: Gcloud) -> None:
     assert "NOT_FOUND" in missing.stderr
 
 
-def test_buffer_with_gcloud_s_empty_task_id(gcloud: Gcloud, server: Server) -> None:
+def test_buffer_with_gcloud_s_empty_task_id(gcloud: Gcloud, server: EmulatorProcess) -> None:
     gcloud.ok("tasks", "queues", "create", "hq", "--http-uri-override=host:127.0.0.1,port:9,path:/buf")
     gcloud.ok("tasks", "queues", "pause", "hq")
     gcloud.ok("tasks", "buffer", "--queue=hq", "--location=us-central1")
@@ -152,7 +154,7 @@ def readme_gcloud_setup() -> str:
     return section.split("```bash\n", 1)[1].split("```", 1)[0]
 
 
-def test_the_readme_setup_leaves_the_users_own_configuration_alone(server: Server, tmp_path: Path) -> None:
+def test_the_readme_setup_leaves_the_users_own_configuration_alone(server: EmulatorProcess, tmp_path: Path) -> None:
     assert GCLOUD is not None
     # Given a user's gcloud with its own active configuration and project
     user_config = tmp_path / "user-gcloud"

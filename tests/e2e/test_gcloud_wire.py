@@ -13,12 +13,14 @@ from typing import Any
 
 import pytest
 
-from .conftest import HttpAnswer, Server, http_call
+from cloudtasks_emu.testing import EmulatorProcess
+
+from .conftest import HttpAnswer, http_call
 
 LOCATION = "us-central1"
 
 
-def gcloud_call(server: Server, method: str, path: str, body: dict[str, Any] | None = None) -> HttpAnswer:
+def gcloud_call(server: EmulatorProcess, method: str, path: str, body: dict[str, Any] | None = None) -> HttpAnswer:
     """One request as gcloud sends it: alt=json appended, apitools' headers, a real-looking token."""
     headers = {
         "accept": "application/json",
@@ -49,7 +51,7 @@ def ok(answer: HttpAnswer) -> Any:
     return answer.json()
 
 
-def test_location_is_found_from_list_locations_and_apps_get(server: Server, project: str) -> None:
+def test_location_is_found_from_list_locations_and_apps_get(server: EmulatorProcess, project: str) -> None:
     locations = ok(gcloud_call(server, "GET", f"/v2/projects/{project}/locations?pageSize=100"))["locations"]
     # gcloud: locations[0].labels.additionalProperties[0].value
     assert next(iter(locations[0]["labels"].items())) == ("cloud.googleapis.com/region", LOCATION)
@@ -60,7 +62,7 @@ def test_location_is_found_from_list_locations_and_apps_get(server: Server, proj
     assert app["codeBucket"]  # gcloud app deploy repairs an app without one
 
 
-def test_list_locations_puts_the_configured_location_first(server: Server, project: str) -> None:
+def test_list_locations_puts_the_configured_location_first(server: EmulatorProcess, project: str) -> None:
     ok(
         gcloud_call(
             server,
@@ -74,13 +76,13 @@ def test_list_locations_puts_the_configured_location_first(server: Server, proje
     assert locations[1]["labels"] == {"cloud.googleapis.com/region": "asia-east1"}
 
 
-def test_apps_get_rejects_a_malformed_id(server: Server) -> None:
+def test_apps_get_rejects_a_malformed_id(server: EmulatorProcess) -> None:
     answer = gcloud_call(server, "GET", "/v1/apps/bad%20id")
     assert answer.status == 400
     assert answer.json()["error"]["status"] == "INVALID_ARGUMENT"
 
 
-def test_queue_commands(server: Server, project: str) -> None:
+def test_queue_commands(server: EmulatorProcess, project: str) -> None:
     parent = f"/v2/projects/{project}/locations/{LOCATION}"
     name = f"projects/{project}/locations/{LOCATION}/queues/q"
     # queues create: only the fields whose flags were given
@@ -103,7 +105,7 @@ def test_queue_commands(server: Server, project: str) -> None:
     assert missing.json()["error"]["status"] == "NOT_FOUND"
 
 
-def test_list_calls_page_with_page_size_100(server: Server, project: str) -> None:
+def test_list_calls_page_with_page_size_100(server: EmulatorProcess, project: str) -> None:
     parent = f"/v2/projects/{project}/locations/{LOCATION}"
     queue = f"projects/{project}/locations/{LOCATION}/queues/many"
     ok(gcloud_call(server, "POST", f"{parent}/queues", {"name": queue}))
@@ -132,7 +134,7 @@ def test_list_calls_page_with_page_size_100(server: Server, project: str) -> Non
     assert [q["name"] for q in queues["queues"]] == [queue]
 
 
-def test_task_commands(server: Server, project: str) -> None:
+def test_task_commands(server: EmulatorProcess, project: str) -> None:
     queue = f"projects/{project}/locations/{LOCATION}/queues/tq"
     ok(gcloud_call(server, "POST", f"/v2/projects/{project}/locations/{LOCATION}/queues", {"name": queue}))
     ok(gcloud_call(server, "POST", f"/v2/{queue}:pause", {}))
@@ -146,7 +148,7 @@ def test_task_commands(server: Server, project: str) -> None:
     assert ok(gcloud_call(server, "DELETE", f"/v2/{queue}/tasks/t1")) == {}
 
 
-def test_buffer_with_an_empty_task_id(server: Server, project: str) -> None:
+def test_buffer_with_an_empty_task_id(server: EmulatorProcess, project: str) -> None:
     queue = f"projects/{project}/locations/{LOCATION}/queues/bq"
     target = {"uriOverride": {"host": "example.com", "pathOverride": {"path": "/in"}}}
     ok(
@@ -161,7 +163,7 @@ def test_buffer_with_an_empty_task_id(server: Server, project: str) -> None:
         assert buffered["task"]["httpRequest"]["url"] == "https://example.com/in"
 
 
-def test_app_deploy_upserts_through_v2beta3_patch(server: Server, project: str) -> None:
+def test_app_deploy_upserts_through_v2beta3_patch(server: EmulatorProcess, project: str) -> None:
     parent = f"/v2beta3/projects/{project}/locations/{LOCATION}"
     assert ok(gcloud_call(server, "GET", f"{parent}/queues?pageSize=100")) == {}
     # A queue missing from the project is created by the PATCH, with gcloud's TTLs

@@ -102,7 +102,7 @@ def test_clock_cannot_move_without_virtual_clock() -> None:
         emulator.stop()
 
 
-def test_minutes_of_backoff_pass_at_once_with_the_plugin(
+def test_minutes_of_backoff_pass_on_the_plugins_virtual_clock(
     cloudtasks_emulator: EmulatorProcess, cloudtasks_handler: RecordingHandler
 ) -> None:
     # Given the plugin's emulator, a client from the helper, and a handler failing 7 times
@@ -117,10 +117,16 @@ def test_minutes_of_backoff_pass_at_once_with_the_plugin(
     client.create_task(
         parent=queue, task=tasks_v2.Task(http_request=tasks_v2.HttpRequest(url=f"{cloudtasks_handler.url}/flaky"))
     )
-    # When time jumps through each backoff (10, 20, 40, 80, 160, 300, 300 s)
-    for delay in [0, 10, 20, 40, 80, 160, 300, 300]:
-        cloudtasks_emulator.advance(delay)
+    # When time jumps through each backoff (10, 20, 40, 80, 160, 300, 300 s): a second short of it
+    # brings nothing, the full backoff brings the next attempt
+    for attempt, delay in enumerate([0, 10, 20, 40, 80, 160, 300, 300], start=1):
+        if delay:
+            cloudtasks_emulator.advance(delay - 1)
+            cloudtasks_emulator.drain(queue)
+            assert len(cloudtasks_handler.requests_to("/flaky")) == attempt - 1, f"attempt {attempt} came early"
+            cloudtasks_emulator.advance(1)
         cloudtasks_emulator.drain(queue)
+        assert len(cloudtasks_handler.requests_to("/flaky")) == attempt
     # Then all eight attempts came, over 15 virtual minutes
     assert len(cloudtasks_handler.requests_to("/flaky")) == 8
     assert cloudtasks_emulator.now() - started_virtual == pytest.approx(910)

@@ -12,6 +12,7 @@ from google.cloud import tasks_v2
 
 from cloudtasks_emu import client as emulator_client
 from cloudtasks_emu.testing import EmulatorProcess, RecordingHandler
+from tests.waiting import wait_until
 
 from .conftest import PARENT, http_call
 
@@ -125,9 +126,7 @@ def test_sigterm_logs_what_was_in_flight_and_pending(tmp_path: Path, handler: Re
 
 
 def _wait_for_line(path: Path, text: str, timeout_s: float = 10) -> None:
-    deadline = time.monotonic() + timeout_s
-    while text not in path.read_text() and time.monotonic() < deadline:
-        time.sleep(0.02)
+    wait_until(lambda: text in path.read_text(), f"no {text!r} in {path}", timeout_s, every_s=0.02)
 
 
 def test_sigterm_with_a_data_dir_says_tasks_are_kept(tmp_path: Path) -> None:

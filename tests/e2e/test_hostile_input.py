@@ -7,7 +7,6 @@ import base64
 import json
 import socket
 import tempfile
-import time
 from collections.abc import Iterator
 from typing import IO, Any
 
@@ -16,6 +15,7 @@ import pytest
 from google.cloud import tasks_v2
 
 from cloudtasks_emu.testing import EmulatorProcess
+from tests.waiting import wait_until
 
 from .conftest import PARENT, http_call, make_client, raises, unique_queue_name
 
@@ -187,13 +187,7 @@ def test_a_nan_rate_is_a_json_400_over_rest(hostile: Hostile, version: str, fiel
 
 def _warned(hostile: Hostile, before: int, words: str) -> None:
     """Exactly one new log line, a WARNING naming `words` (the emulator writes it before it answers)."""
-    deadline = time.monotonic() + 10
-    new: list[str] = []
-    while time.monotonic() < deadline:
-        new = hostile.log_text().splitlines()[before:]
-        if new:
-            break
-        time.sleep(0.05)
+    new = wait_until(lambda: hostile.log_text().splitlines()[before:], f"no new log line naming {words}")
     assert len(new) == 1, new
     assert " WARNING " in new[0], new
     assert words in new[0], new

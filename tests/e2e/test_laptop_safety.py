@@ -10,7 +10,7 @@ import pytest
 
 from cloudtasks_emu.testing import EmulatorProcess
 
-from .conftest import PARENT, HttpAnswer, Server, http_call
+from .conftest import PARENT, HttpAnswer, http_call
 
 
 def refused(answer: HttpAnswer, status: int, code: str, words: str) -> None:
@@ -20,7 +20,7 @@ def refused(answer: HttpAnswer, status: int, code: str, words: str) -> None:
     assert words in error["message"]
 
 
-def queue_exists(server: Server, name: str) -> bool:
+def queue_exists(server: EmulatorProcess, name: str) -> bool:
     return http_call(server.http, "GET", f"/v2/{name}").status == 200
 
 
@@ -31,7 +31,7 @@ def new_name() -> str:
 # Content type: a body must be JSON.
 
 
-def test_a_text_plain_body_is_refused_and_creates_nothing(server: Server) -> None:
+def test_a_text_plain_body_is_refused_and_creates_nothing(server: EmulatorProcess) -> None:
     name = new_name()
     body = f'{{"name": "{name}"}}'.encode()
     answer = http_call(server.http, "POST", f"/v2/{PARENT}/queues", body, {"Content-Type": "text/plain"})
@@ -39,7 +39,7 @@ def test_a_text_plain_body_is_refused_and_creates_nothing(server: Server) -> Non
     assert not queue_exists(server, name)
 
 
-def test_a_form_body_to_reset_is_refused_and_resets_nothing(server: Server) -> None:
+def test_a_form_body_to_reset_is_refused_and_resets_nothing(server: EmulatorProcess) -> None:
     name = new_name()
     assert http_call(server.http, "POST", f"/v2/{PARENT}/queues", {"name": name}).status == 200
     headers = {"Content-Type": "application/x-www-form-urlencoded"}
@@ -47,12 +47,12 @@ def test_a_form_body_to_reset_is_refused_and_resets_nothing(server: Server) -> N
     assert queue_exists(server, name)
 
 
-def test_a_body_without_content_type_is_refused(server: Server) -> None:
+def test_a_body_without_content_type_is_refused(server: EmulatorProcess) -> None:
     answer = http_call(server.http, "POST", f"/v2/{PARENT}/queues", f'{{"name": "{new_name()}"}}'.encode())
     assert answer.status == 415
 
 
-def test_json_with_a_charset_and_bodiless_posts_pass(server: Server) -> None:
+def test_json_with_a_charset_and_bodiless_posts_pass(server: EmulatorProcess) -> None:
     name = new_name()
     headers = {"Content-Type": "application/json; charset=utf-8"}
     body = f'{{"name": "{name}"}}'.encode()
@@ -64,7 +64,7 @@ def test_json_with_a_charset_and_bodiless_posts_pass(server: Server) -> None:
 
 
 @pytest.mark.parametrize("origin", ["https://evil.example", "http://localhost:3000", "null"])
-def test_a_foreign_origin_is_refused(server: Server, origin: str) -> None:
+def test_a_foreign_origin_is_refused(server: EmulatorProcess, origin: str) -> None:
     name = new_name()
     answer = http_call(server.http, "POST", f"/v2/{PARENT}/queues", {"name": name}, {"Origin": origin})
     refused(answer, 403, "PERMISSION_DENIED", "--allow-origin")
@@ -73,12 +73,12 @@ def test_a_foreign_origin_is_refused(server: Server, origin: str) -> None:
     refused(http_call(server.http, "GET", "/_emu/attempts", None, {"Origin": origin}), 403, "PERMISSION_DENIED", "")
 
 
-def test_a_cross_site_fetch_is_refused(server: Server) -> None:
+def test_a_cross_site_fetch_is_refused(server: EmulatorProcess) -> None:
     answer = http_call(server.http, "POST", "/_emu/reset", {}, {"Sec-Fetch-Site": "cross-site"})
     refused(answer, 403, "PERMISSION_DENIED", "Cross-site")
 
 
-def test_the_emulators_own_origin_passes(server: Server) -> None:
+def test_the_emulators_own_origin_passes(server: EmulatorProcess) -> None:
     headers = {"Origin": server.http, "Sec-Fetch-Site": "same-origin"}
     assert http_call(server.http, "POST", f"/v2/{PARENT}/queues", {"name": new_name()}, headers).status == 200
 
@@ -114,14 +114,14 @@ def test_an_allowed_origin_gets_cors(opened: EmulatorProcess) -> None:
 
 
 @pytest.mark.parametrize("host", ["evil.example", "evil.example:{port}", "127.0.0.1.nip.io:{port}", "tasks.internal"])
-def test_a_foreign_host_is_refused(server: Server, host: str) -> None:
+def test_a_foreign_host_is_refused(server: EmulatorProcess, host: str) -> None:
     port = server.address.rsplit(":", 1)[1]
     answer = http_call(server.http, "GET", f"/v2/{PARENT}/queues", None, {"Host": host.format(port=port)})
     refused(answer, 403, "PERMISSION_DENIED", "--allowed-host")
 
 
 @pytest.mark.parametrize("host", ["localhost:{port}", "127.0.0.1:{port}", "[::1]:{port}", "LOCALHOST", "app.localhost"])
-def test_loopback_hosts_pass(server: Server, host: str) -> None:
+def test_loopback_hosts_pass(server: EmulatorProcess, host: str) -> None:
     port = server.address.rsplit(":", 1)[1]
     assert http_call(server.http, "GET", "/healthz", None, {"Host": host.format(port=port)}).status == 200
 

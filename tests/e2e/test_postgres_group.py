@@ -10,7 +10,6 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator
@@ -26,6 +25,7 @@ from google.protobuf import duration_pb2, field_mask_pb2, timestamp_pb2
 
 from cloudtasks_emu.testing import EmulatorProcess, RecordingHandler
 from tests.postgres_server import PostgresServer
+from tests.waiting import wait_until
 
 from .conftest import PARENT, make_client, unique_queue_name
 
@@ -81,14 +81,11 @@ def app_engine_task(path: str, name: str = "") -> Any:
 
 def owner_of(group: list[Member], queue: str, timeout_s: float = 10.0) -> Member:
     """The member that dispatches `queue` (bounded wait: a new queue is taken within moments)."""
-    end = time.monotonic() + timeout_s
-    while time.monotonic() < end:
-        owners = [member for member in group if queue in member.owned()]
-        if owners:
-            assert len(owners) == 1, "two processes dispatch one queue"
-            return owners[0]
-        time.sleep(0.05)
-    raise AssertionError(f"nobody took {queue} within {timeout_s}s")
+    owners = wait_until(
+        lambda: [member for member in group if queue in member.owned()], f"nobody took {queue}", timeout_s
+    )
+    assert len(owners) == 1, "two processes dispatch one queue"
+    return owners[0]
 
 
 def test_what_one_process_writes_the_others_read(group: list[Member]) -> None:
@@ -198,10 +195,13 @@ def test_queue_stats_through_any_process_are_the_owners(group: list[Member], han
     beta3 = make_client(tasks_v2beta3, other.channel)
     owners_stats = make_client(tasks_v2beta3, owner.channel).get_queue(request=request).stats
     assert owners_stats.executed_last_minute_count == 3
-    end = time.monotonic() + 10
-    while (stats := beta3.get_queue(request=request).stats).executed_last_minute_count != 3:
-        assert time.monotonic() < end, f"the other process's stats stayed {stats}"
-        time.sleep(0.1)
+    seen: list[Any] = []
+
+    def caught_up() -> Any:
+        seen.append(beta3.get_queue(request=request).stats)
+        return seen[-1] if seen[-1].executed_last_minute_count == 3 else None
+
+    stats = wait_until(caught_up, lambda: f"the other process's stats stayed {seen[-1]}", every_s=0.1)
     assert stats.concurrent_dispatches_count == 0
     assert stats.effective_execution_rate == owners_stats.effective_execution_rate
     assert stats.tasks_count == 0

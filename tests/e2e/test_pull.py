@@ -10,7 +10,9 @@ import pytest
 from google.cloud import tasks_v2beta2 as b2
 from google.protobuf import duration_pb2, timestamp_pb2
 
-from .conftest import PARENT, Admin, make_client, push_queue, raises, unique_queue_name
+from cloudtasks_emu.testing import EmulatorProcess
+
+from .conftest import PARENT, make_client, push_queue, raises, unique_queue_name
 
 pytestmark = pytest.mark.transports("grpc", "rest")
 FULL = b2.Task.View.FULL
@@ -44,7 +46,7 @@ def stamp(task: Any) -> timestamp_pb2.Timestamp:
     return ts
 
 
-def test_lease_oldest_first_with_truncated_lease(pull: Any, pull_queue: str, admin: Admin) -> None:
+def test_lease_oldest_first_with_truncated_lease(pull: Any, pull_queue: str, admin: EmulatorProcess) -> None:
     made = [add(pull, pull_queue, f"p{i}".encode()) for i in range(3)]
     # Given three due tasks; when two are leased for 30.9 s
     now = admin.now()
@@ -61,7 +63,7 @@ def test_lease_oldest_first_with_truncated_lease(pull: Any, pull_queue: str, adm
     assert lease(pull, pull_queue) == []
 
 
-def test_expired_lease_returns_the_task(pull: Any, pull_queue: str, admin: Admin) -> None:
+def test_expired_lease_returns_the_task(pull: Any, pull_queue: str, admin: EmulatorProcess) -> None:
     made = add(pull, pull_queue)
     (first,) = lease(pull, pull_queue, seconds=10)
     admin.advance(9)
@@ -89,7 +91,7 @@ def test_acknowledge_needs_the_current_schedule_time(pull: Any, pull_queue: str)
         pull.create_task(parent=pull_queue, task=b2.Task(name=made.name, pull_message=b2.PullMessage()))
 
 
-def test_renew_and_cancel(pull: Any, pull_queue: str, admin: Admin) -> None:
+def test_renew_and_cancel(pull: Any, pull_queue: str, admin: EmulatorProcess) -> None:
     made = add(pull, pull_queue)
     (leased,) = lease(pull, pull_queue, seconds=10)
     admin.advance(5)
@@ -108,7 +110,7 @@ def test_renew_and_cancel(pull: Any, pull_queue: str, admin: Admin) -> None:
     assert [t.name for t in lease(pull, pull_queue)] == [made.name]
 
 
-def test_tag_filters(pull: Any, pull_queue: str, admin: Admin) -> None:
+def test_tag_filters(pull: Any, pull_queue: str, admin: EmulatorProcess) -> None:
     red1 = add(pull, pull_queue, tag="red")
     admin.advance(1)
     blue = add(pull, pull_queue, tag="blue")
@@ -121,7 +123,7 @@ def test_tag_filters(pull: Any, pull_queue: str, admin: Admin) -> None:
         lease(pull, pull_queue, filter="color=red")
 
 
-def test_lease_errors(pull: Any, pull_queue: str, admin: Admin) -> None:
+def test_lease_errors(pull: Any, pull_queue: str, admin: EmulatorProcess) -> None:
     with raises("INVALID_ARGUMENT", match="leaseDuration"):
         pull.lease_tasks(request={"parent": pull_queue, "max_tasks": 1})
     with raises("INVALID_ARGUMENT", match="one week"):

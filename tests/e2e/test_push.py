@@ -14,13 +14,11 @@ import jwt
 import pytest
 from google.protobuf import duration_pb2, field_mask_pb2
 
-from cloudtasks_emu.testing import RecordingHandler
+from cloudtasks_emu.testing import EmulatorProcess, RecordingHandler
 
 from .conftest import (
     PARENT,
     VERSIONS,
-    Admin,
-    Server,
     app_engine_task,
     http_task,
     push_queue,
@@ -65,7 +63,7 @@ def dispatch_count(task: Any, version: str) -> int:
 
 
 def test_app_engine_request_carries_the_cloud_headers(
-    client: Any, version: str, handler: RecordingHandler, admin: Admin
+    client: Any, version: str, handler: RecordingHandler, admin: EmulatorProcess
 ) -> None:
     # Given an App Engine task with a body, headers and a query string
     queue = make_queue(client, version)
@@ -94,7 +92,7 @@ def test_app_engine_request_carries_the_cloud_headers(
 
 
 def test_app_engine_service_routing(
-    client: Any, tasks: Any, version: str, handler: RecordingHandler, admin: Admin
+    client: Any, tasks: Any, version: str, handler: RecordingHandler, admin: EmulatorProcess
 ) -> None:
     queue = make_queue(client, version)
     path = new_path()
@@ -106,7 +104,7 @@ def test_app_engine_service_routing(
 
 
 def test_http_retries_follow_the_formula_and_headers(
-    client: Any, tasks: Any, version: str, handler: RecordingHandler, admin: Admin
+    client: Any, tasks: Any, version: str, handler: RecordingHandler, admin: EmulatorProcess
 ) -> None:
     # Given a handler that fails five times, on a queue with min 1 s, max 10 s, 2 doublings
     policy = retry(tasks, version, min_backoff=1, max_backoff=10)
@@ -147,7 +145,7 @@ def test_http_retries_follow_the_formula_and_headers(
 
 
 def test_app_engine_retry_headers(
-    client: Any, tasks: Any, version: str, handler: RecordingHandler, admin: Admin
+    client: Any, tasks: Any, version: str, handler: RecordingHandler, admin: EmulatorProcess
 ) -> None:
     queue = make_queue(client, version, retry_config=retry(tasks, version, min_backoff=1, max_backoff=1))
     path = new_path()
@@ -164,7 +162,7 @@ def test_app_engine_retry_headers(
 
 
 def test_status_fields_track_attempts(
-    client: Any, tasks: Any, version: str, handler: RecordingHandler, admin: Admin
+    client: Any, tasks: Any, version: str, handler: RecordingHandler, admin: EmulatorProcess
 ) -> None:
     queue = make_queue(client, version, retry_config=retry(tasks, version, min_backoff=60, max_backoff=60))
     path = new_path()
@@ -186,7 +184,7 @@ def test_status_fields_track_attempts(
 
 
 def test_max_attempts_drops_the_task(
-    client: Any, tasks: Any, version: str, handler: RecordingHandler, admin: Admin
+    client: Any, tasks: Any, version: str, handler: RecordingHandler, admin: EmulatorProcess
 ) -> None:
     queue = make_queue(client, version, retry_config=retry(tasks, version, attempts=2, min_backoff=1, max_backoff=1))
     path = new_path()
@@ -201,7 +199,9 @@ def test_max_attempts_drops_the_task(
         client.get_task(name=created.name)
 
 
-def test_rate_limit_is_held(client: Any, tasks: Any, version: str, handler: RecordingHandler, admin: Admin) -> None:
+def test_rate_limit_is_held(
+    client: Any, tasks: Any, version: str, handler: RecordingHandler, admin: EmulatorProcess
+) -> None:
     # Given 2 dispatches per second (burst 2) and 7 due tasks
     rate = "max_tasks_dispatched_per_second" if version == "v2beta2" else "max_dispatches_per_second"
     queue = make_queue(client, version, rate_limits=tasks.RateLimits(**{rate: 2}))
@@ -219,7 +219,9 @@ def test_rate_limit_is_held(client: Any, tasks: Any, version: str, handler: Reco
     assert delivered == [2, 4, 6, 7]
 
 
-def test_concurrency_limit_is_held(client: Any, tasks: Any, version: str, handler: RecordingHandler) -> None:
+def test_concurrency_limit_is_held(
+    client: Any, tasks: Any, version: str, handler: RecordingHandler, grpc_clients: dict[str, Any]
+) -> None:
     concurrency = "max_concurrent_tasks" if version == "v2beta2" else "max_concurrent_dispatches"
     queue = make_queue(client, version, rate_limits=tasks.RateLimits(**{concurrency: 2}))
     path = new_path()
@@ -227,15 +229,20 @@ def test_concurrency_limit_is_held(client: Any, tasks: Any, version: str, handle
     for _ in range(5):
         client.create_task(parent=queue, task=app_engine_task(version, path))
     handler.wait_for(path, 2)
-    for _ in range(5):  # round trips that give the emulator's loop every chance to overshoot
-        client.get_queue(name=queue)
-    assert len(handler.requests_to(path)) == 2, "a third dispatch went out past the limit"
+    # Then the emulator itself counts two attempts in flight: it counts a third the moment it starts one,
+    # before its request reaches the handler, and every create has woken the queue's loop by now.
+    request = {"name": queue, "read_mask": {"paths": ["stats"]}}
+    stats = grpc_clients["v2beta3"].get_queue(request=request).stats
+    assert (stats.concurrent_dispatches_count, stats.tasks_count) == (2, 5), "a third dispatch went past the limit"
+    assert len(handler.requests_to(path)) == 2
     handler.release_held(path)
     handler.wait_for(path, 5)
     assert handler.max_active[path] == 2
 
 
-def test_pause_holds_and_purge_drops(client: Any, version: str, handler: RecordingHandler, admin: Admin) -> None:
+def test_pause_holds_and_purge_drops(
+    client: Any, version: str, handler: RecordingHandler, admin: EmulatorProcess
+) -> None:
     queue = make_queue(client, version)
     client.pause_queue(name=queue)
     path = new_path()
@@ -255,7 +262,9 @@ def test_pause_holds_and_purge_drops(client: Any, version: str, handler: Recordi
     assert handler.requests_to(other) == []
 
 
-def test_run_task_dispatches_at_once(client: Any, version: str, handler: RecordingHandler, admin: Admin) -> None:
+def test_run_task_dispatches_at_once(
+    client: Any, version: str, handler: RecordingHandler, admin: EmulatorProcess
+) -> None:
     queue = make_queue(client, version)
     client.pause_queue(name=queue)
     path = new_path()
@@ -280,7 +289,7 @@ def test_run_task_on_a_pull_task_is_rejected(clients: dict[str, Any]) -> None:
 
 @pytest.mark.parametrize("version", ["v2", "v2beta3"])
 def test_dispatch_deadline_fails_a_hanging_attempt(
-    client: Any, tasks: Any, version: str, handler: RecordingHandler, admin: Admin
+    client: Any, tasks: Any, version: str, handler: RecordingHandler, admin: EmulatorProcess
 ) -> None:
     queue = make_queue(client, version, retry_config=retry(tasks, version, min_backoff=1, max_backoff=1))
     path = new_path()
@@ -302,7 +311,7 @@ def test_dispatch_deadline_fails_a_hanging_attempt(
 
 
 @pytest.mark.parametrize("version", ["v2"])
-def test_refused_connection_is_a_failed_attempt(client: Any, tasks: Any, version: str, admin: Admin) -> None:
+def test_refused_connection_is_a_failed_attempt(client: Any, tasks: Any, version: str, admin: EmulatorProcess) -> None:
     queue = make_queue(client, version, retry_config=retry(tasks, version, min_backoff=30, max_backoff=30))
     created = client.create_task(parent=queue, task=http_task(version, "http://127.0.0.1:9/nothing-listens"))
     admin.drain(queue)
@@ -317,7 +326,7 @@ def test_refused_connection_is_a_failed_attempt(client: Any, tasks: Any, version
 
 @pytest.mark.parametrize("version", ["v2beta3"])
 def test_connection_closed_mid_response_is_retried(
-    client: Any, tasks: Any, version: str, handler: RecordingHandler, admin: Admin
+    client: Any, tasks: Any, version: str, handler: RecordingHandler, admin: EmulatorProcess
 ) -> None:
     queue = make_queue(client, version, retry_config=retry(tasks, version, min_backoff=2, max_backoff=2))
     path = new_path()
@@ -334,7 +343,7 @@ def test_connection_closed_mid_response_is_retried(
 
 
 def test_oidc_and_oauth_tokens(
-    client: Any, tasks: Any, version: str, server: Server, handler: RecordingHandler, admin: Admin
+    client: Any, tasks: Any, version: str, server: EmulatorProcess, handler: RecordingHandler, admin: EmulatorProcess
 ) -> None:
     queue = http_queue(client, tasks, version)
     oidc_path, oauth_path = new_path(), new_path()
@@ -360,7 +369,7 @@ def test_oidc_and_oauth_tokens(
 
 @pytest.mark.parametrize("version", ["v2", "v2beta3"])
 def test_queue_http_target_overrides(
-    client: Any, tasks: Any, version: str, handler: RecordingHandler, admin: Admin
+    client: Any, tasks: Any, version: str, handler: RecordingHandler, admin: EmulatorProcess
 ) -> None:
     path = new_path()
     port = int(handler.url.rsplit(":", 1)[1])
@@ -383,7 +392,7 @@ def test_queue_http_target_overrides(
 
 
 def test_redirects_are_not_followed(
-    client: Any, tasks: Any, version: str, handler: RecordingHandler, admin: Admin
+    client: Any, tasks: Any, version: str, handler: RecordingHandler, admin: EmulatorProcess
 ) -> None:
     queue = http_queue(client, tasks, version, retry_config=retry(tasks, version, min_backoff=5, max_backoff=5))
     path = new_path()
@@ -396,7 +405,7 @@ def test_redirects_are_not_followed(
 
 @pytest.mark.parametrize("version", ["v2beta3"])
 def test_queue_stats_count_real_dispatches(
-    client: Any, tasks: Any, version: str, handler: RecordingHandler, admin: Admin
+    client: Any, tasks: Any, version: str, handler: RecordingHandler, admin: EmulatorProcess
 ) -> None:
     queue = make_queue(client, version)
     for _ in range(3):

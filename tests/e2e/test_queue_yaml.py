@@ -66,6 +66,12 @@ def test_real_world_queue_yaml_loads_with_one_warning_per_ignored_key(tmp_path: 
             "queue 'mail', key retry_parameters.task_age_limit: must look like",
         ),
         ("- name: bad_name!", "queue 'bad_name!', key name:"),
+        # The same rules, and words, as a Queue sent through the API.
+        ("- name: mail\n  rate: 900/s", "queue 'mail', key rate must be less than or equal to 500."),
+        (
+            "- name: mail\n  retry_parameters: {min_backoff_seconds: 9, max_backoff_seconds: 2}",
+            "queue 'mail', key retry_parameters.min_backoff_seconds must be less than or equal to max_backoff_seconds.",
+        ),
     ],
 )
 def test_every_config_error_names_the_file_the_queue_and_the_key(tmp_path: Path, entry: str, at_fault: str) -> None:

@@ -16,7 +16,9 @@ import grpc
 import pytest
 from google.cloud import tasks_v2
 
-from .conftest import PARENT, Server, make_client, start_server, stop_server, unique_queue_name
+from cloudtasks_emu.testing import EmulatorProcess
+
+from .conftest import PARENT, make_client, unique_queue_name
 
 
 class RawLineHandler:
@@ -60,14 +62,14 @@ def raw() -> Iterator[RawLineHandler]:
 
 
 @pytest.fixture(scope="module")
-def raw_server(raw: RawLineHandler) -> Iterator[Server]:
-    srv = start_server("--virtual-clock", "--app-engine-url", raw.url)
+def raw_server(raw: RawLineHandler) -> Iterator[EmulatorProcess]:
+    srv = EmulatorProcess("--virtual-clock", "--app-engine-url", raw.url)
     yield srv
-    stop_server(srv)
+    srv.stop()
 
 
 @pytest.fixture(scope="module")
-def client(raw_server: Server) -> Iterator[Any]:
+def client(raw_server: EmulatorProcess) -> Iterator[Any]:
     channel = grpc.insecure_channel(raw_server.grpc)
     yield make_client(tasks_v2, channel)
     channel.close()
@@ -78,20 +80,22 @@ def client(raw_server: Server) -> Iterator[Any]:
 RAW = "/a%2Fb/./c/../d%7e?y=%2Fz&b=1+2&c=%20&a=2&a=1&&e=&q=%zz&x=%41"
 
 
-def deliver(client: Any, server: Server, task: Any, **queue_fields: Any) -> None:
+def deliver(client: Any, server: EmulatorProcess, task: Any, **queue_fields: Any) -> None:
     name = unique_queue_name("raw")
     client.create_queue(parent=PARENT, queue=tasks_v2.Queue(name=name, **queue_fields))
     client.create_task(parent=name, task=task)
     server.drain(name)
 
 
-def test_http_task_url_reaches_the_handler_byte_for_byte(client: Any, raw_server: Server, raw: RawLineHandler) -> None:
+def test_http_task_url_reaches_the_handler_byte_for_byte(
+    client: Any, raw_server: EmulatorProcess, raw: RawLineHandler
+) -> None:
     deliver(client, raw_server, tasks_v2.Task(http_request=tasks_v2.HttpRequest(url=f"{raw.url}{RAW}")))
     assert raw.next_line() == f"POST {RAW} HTTP/1.1"
 
 
 def test_app_engine_relative_uri_reaches_the_handler_byte_for_byte(
-    client: Any, raw_server: Server, raw: RawLineHandler
+    client: Any, raw_server: EmulatorProcess, raw: RawLineHandler
 ) -> None:
     request = tasks_v2.AppEngineHttpRequest(relative_uri=RAW, http_method=tasks_v2.HttpMethod.GET)
     deliver(client, raw_server, tasks_v2.Task(app_engine_http_request=request))
@@ -99,7 +103,7 @@ def test_app_engine_relative_uri_reaches_the_handler_byte_for_byte(
 
 
 def test_uri_override_query_reaches_the_handler_byte_for_byte(
-    client: Any, raw_server: Server, raw: RawLineHandler
+    client: Any, raw_server: EmulatorProcess, raw: RawLineHandler
 ) -> None:
     query = "y=%2Fz&b=1+2&c=%20&a=2&a=1"
     override = tasks_v2.UriOverride(

@@ -17,9 +17,9 @@ from google.api_core import exceptions
 from google.cloud import tasks_v2
 from google.protobuf import duration_pb2, timestamp_pb2
 
-from cloudtasks_emu.testing import RecordingHandler
+from cloudtasks_emu.testing import EmulatorProcess, RecordingHandler
 
-from .conftest import PARENT, Admin, make_client, unique_queue_name
+from .conftest import PARENT, make_client, unique_queue_name
 
 QUEUE_MISSING = (
     "Queue does not exist. If you just created the queue, wait at least a minute for the queue to initialize."
@@ -162,7 +162,9 @@ def test_app_engine_task_of_a_million_bytes_is_accepted(v2: Any) -> None:
         v2.create_task(parent=name, task=tasks_v2.Task(app_engine_http_request=request))
 
 
-def test_app_engine_timeout_retries_with_instance_unavailable(v2: Any, handler: RecordingHandler, admin: Admin) -> None:
+def test_app_engine_timeout_retries_with_instance_unavailable(
+    v2: Any, handler: RecordingHandler, admin: EmulatorProcess
+) -> None:
     retry = tasks_v2.RetryConfig(
         min_backoff=duration_pb2.Duration(seconds=1), max_backoff=duration_pb2.Duration(seconds=1)
     )

@@ -8,12 +8,11 @@ from typing import Any
 import pytest
 from google.api_core import exceptions
 
-from cloudtasks_emu.testing import RecordingHandler
+from cloudtasks_emu.testing import EmulatorProcess, RecordingHandler
 
 from .conftest import (
     PARENT,
     VERSIONS,
-    Admin,
     app_engine_task,
     http_task,
     unique_queue_name,
@@ -33,7 +32,7 @@ def http_queue(client: Any, version: str) -> str:
 
 
 def test_task_rpcs_over_rest(
-    rest_client: Any, version: str, handler: RecordingHandler, admin: Admin, tasks: Any
+    rest_client: Any, version: str, handler: RecordingHandler, admin: EmulatorProcess, tasks: Any
 ) -> None:
     queue = http_queue(rest_client, version)
     path = f"/rest/{queue.rsplit('/', 1)[1]}"

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from googleapiclient.errors import HttpError
 
-from cloudtasks_emu.testing import RecordingHandler
+from cloudtasks_emu.testing import EmulatorProcess, RecordingHandler
 
-from .conftest import PARENT, PROJECT, Admin, unique_queue_name
+from .conftest import PARENT, PROJECT, unique_queue_name
 
 
 def b64(data: bytes) -> str:
@@ -87,7 +87,7 @@ def test_v2beta2_pull_tasks(discovery: Any) -> None:
     assert tasks.lease(parent=queue, body={"maxTasks": 1, "leaseDuration": "30s"}).execute() == {}
 
 
-def test_v2beta2_push_tasks_run_and_delete(discovery: Any, handler: RecordingHandler, admin: Admin) -> None:
+def test_v2beta2_push_tasks_run_and_delete(discovery: Any, handler: RecordingHandler, admin: EmulatorProcess) -> None:
     queues = queues_of(discovery("v2beta2"))
     tasks = queues.tasks()
     queue = unique_queue_name("push")

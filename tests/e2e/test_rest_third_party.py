@@ -17,12 +17,12 @@ from gcloud.aio.taskqueue import PushQueue as AioPushQueue
 from gcloud.rest.taskqueue import PushQueue as RestPushQueue
 from google.auth.credentials import AnonymousCredentials, Credentials
 
-from cloudtasks_emu.testing import RecordingHandler
+from cloudtasks_emu.testing import EmulatorProcess, RecordingHandler
 
-from .conftest import LOCATION, PARENT, PROJECT, Admin, Server, http_call
+from .conftest import LOCATION, PARENT, PROJECT, http_call
 
 
-def create_queue(server: Server, version: str, queue_id: str, **fields: Any) -> str:
+def create_queue(server: EmulatorProcess, version: str, queue_id: str, **fields: Any) -> str:
     name = f"{PARENT}/queues/{queue_id}"
     answer = http_call(server.http, "POST", f"/{version}/{PARENT}/queues", {"name": name, **fields})
     assert answer.status == 200, answer.body
@@ -30,7 +30,7 @@ def create_queue(server: Server, version: str, queue_id: str, **fields: Any) -> 
     return name
 
 
-def get_task(server: Server, name: str) -> Any:
+def get_task(server: EmulatorProcess, name: str) -> Any:
     return http_call(server.http, "GET", f"/v2/{name}?responseView=FULL")
 
 
@@ -49,7 +49,7 @@ class OfflineCredential(credentials.Base):  # type: ignore[misc]
 
 
 @pytest.fixture
-def firebase(server: Server, monkeypatch: pytest.MonkeyPatch) -> Iterator[firebase_admin.App]:
+def firebase(server: EmulatorProcess, monkeypatch: pytest.MonkeyPatch) -> Iterator[firebase_admin.App]:
     monkeypatch.setenv("CLOUD_TASKS_EMULATOR_HOST", urlsplit(server.http).netloc)
     app = firebase_admin.initialize_app(OfflineCredential(), {"projectId": PROJECT}, name=new_id("emu"))
     yield app
@@ -57,7 +57,7 @@ def firebase(server: Server, monkeypatch: pytest.MonkeyPatch) -> Iterator[fireba
 
 
 def test_firebase_enqueue_and_delete(
-    firebase: firebase_admin.App, server: Server, handler: RecordingHandler, admin: Admin
+    firebase: firebase_admin.App, server: EmulatorProcess, handler: RecordingHandler, admin: EmulatorProcess
 ) -> None:
     # Given a queue named after the function, paused so the tasks stay put
     function = new_id("fn")
@@ -89,7 +89,7 @@ def test_firebase_enqueue_and_delete(
 
 
 def test_firebase_enqueue_without_uri_uses_the_queue_uri_override(
-    firebase: firebase_admin.App, server: Server, handler: RecordingHandler
+    firebase: firebase_admin.App, server: EmulatorProcess, handler: RecordingHandler
 ) -> None:
     function = new_id("fn")
     url = urlsplit(handler.url)
@@ -99,7 +99,7 @@ def test_firebase_enqueue_without_uri_uses_the_queue_uri_override(
     assert get_task(server, f"{queue}/tasks/{task_id}").json()["httpRequest"]["url"] == f"{handler.url}/fn"
 
 
-def test_firebase_enqueue_without_any_uri_is_refused(firebase: firebase_admin.App, server: Server) -> None:
+def test_firebase_enqueue_without_any_uri_is_refused(firebase: firebase_admin.App, server: EmulatorProcess) -> None:
     function = new_id("fn")
     create_queue(server, "v2", function)
     with pytest.raises(firebase_errors.FailedPreconditionError, match="without TaskOptions.uri"):
@@ -119,7 +119,7 @@ def http_task_body(url: str) -> dict[str, Any]:
 
 
 @pytest.fixture
-def gcloud_queue(server: Server, monkeypatch: pytest.MonkeyPatch) -> str:
+def gcloud_queue(server: EmulatorProcess, monkeypatch: pytest.MonkeyPatch) -> str:
     monkeypatch.setenv("CLOUDTASKS_EMULATOR_HOST", urlsplit(server.http).netloc)
     return create_queue(server, "v2beta3", new_id("gcloud"))
 

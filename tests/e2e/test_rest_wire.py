@@ -10,15 +10,17 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from cloudtasks_emu.testing import RecordingHandler
+from cloudtasks_emu.testing import EmulatorProcess, RecordingHandler
 
-from .conftest import PARENT, PROJECT, Admin, HttpAnswer, Server, http_call, unique_queue_name
+from .conftest import PARENT, PROJECT, HttpAnswer, http_call, unique_queue_name
 
 VERSIONS = ("v2", "v2beta3", "v2beta2")
 INT_ENUMS = "$alt=json;enum-encoding=int"
 
 
-def call(server: Server, method: str, path: str, body: bytes | dict[str, Any] | None = None, **headers: str) -> Any:
+def call(
+    server: EmulatorProcess, method: str, path: str, body: bytes | dict[str, Any] | None = None, **headers: str
+) -> Any:
     return http_call(server.http, method, path, body, {k.replace("_", "-"): v for k, v in headers.items()})
 
 
@@ -31,7 +33,7 @@ def assert_error(answer: HttpAnswer, status: int, code: str, message: str = "") 
     assert "Traceback" not in error["message"]
 
 
-def new_queue(server: Server, version: str, prefix: str = "wire", **fields: Any) -> str:
+def new_queue(server: EmulatorProcess, version: str, prefix: str = "wire", **fields: Any) -> str:
     name = unique_queue_name(prefix)
     if version == "v2beta2" and "httpTarget" not in fields:
         fields["appEngineHttpTarget"] = {}
@@ -51,11 +53,11 @@ def new_queue(server: Server, version: str, prefix: str = "wire", **fields: Any)
         ("DELETE", "/healthz"),
     ],
 )
-def test_unknown_route_is_not_found(server: Server, method: str, path: str) -> None:
+def test_unknown_route_is_not_found(server: EmulatorProcess, method: str, path: str) -> None:
     assert_error(call(server, method, path), 404, "NOT_FOUND", "was not found on this server")
 
 
-def test_existing_http_routes_still_answer(server: Server, admin: Admin) -> None:
+def test_existing_http_routes_still_answer(server: EmulatorProcess, admin: EmulatorProcess) -> None:
     assert call(server, "GET", "/healthz").json() == {"status": "SERVING"}
     assert "now" in admin.call("GET", "/_emu/clock")
     assert "keys" in call(server, "GET", "/oauth2/v3/certs").json()
@@ -72,22 +74,22 @@ def test_existing_http_routes_still_answer(server: Server, admin: Admin) -> None
         (b"\xff\xfe", "Invalid JSON payload"),
     ],
 )
-def test_malformed_body_is_invalid_argument(server: Server, body: bytes, message: str) -> None:
+def test_malformed_body_is_invalid_argument(server: EmulatorProcess, body: bytes, message: str) -> None:
     answer = call(server, "POST", f"/v2/{PARENT}/queues/q/tasks", body, Content_Type="application/json")
     assert_error(answer, 400, "INVALID_ARGUMENT", message)
 
 
-def test_unknown_query_parameter_is_invalid_argument(server: Server) -> None:
+def test_unknown_query_parameter_is_invalid_argument(server: EmulatorProcess) -> None:
     assert_error(call(server, "GET", f"/v2/{PARENT}/queues?colour=red"), 400, "INVALID_ARGUMENT", "colour")
 
 
 @pytest.mark.parametrize("version", VERSIONS)
-def test_missing_queue_is_not_found(server: Server, version: str) -> None:
+def test_missing_queue_is_not_found(server: EmulatorProcess, version: str) -> None:
     answer = call(server, "GET", f"/{version}/{unique_queue_name()}")
     assert_error(answer, 404, "NOT_FOUND", "Queue does not exist.")
 
 
-def test_query_parameters_nest_by_dots(server: Server) -> None:
+def test_query_parameters_nest_by_dots(server: EmulatorProcess) -> None:
     name = new_queue(server, "v2beta3")
     assert set(call(server, "GET", f"/v2beta3/{name}?readMask=stats").json()) == {"name", "stats"}
     ok = call(server, "POST", f"/v2beta3/{name}:getIamPolicy?options.requestedPolicyVersion=3", {})
@@ -96,7 +98,7 @@ def test_query_parameters_nest_by_dots(server: Server) -> None:
     assert_error(bad, 400, "INVALID_ARGUMENT", "nope")
 
 
-def test_standard_parameters_are_ignored(server: Server) -> None:
+def test_standard_parameters_are_ignored(server: EmulatorProcess) -> None:
     query = "$.xgafv=2&%24xgafv=1&alt=json&prettyPrint=false&fields=queues&key=k&access_token=t&quotaUser=u&pageToken="
     answer = call(server, "GET", f"/v2/{PARENT}/queues?{query}")
     assert answer.status == 200, answer.body
@@ -104,7 +106,7 @@ def test_standard_parameters_are_ignored(server: Server) -> None:
 
 
 @pytest.mark.parametrize("version", VERSIONS)
-def test_enum_encoding_follows_alt(server: Server, version: str) -> None:
+def test_enum_encoding_follows_alt(server: EmulatorProcess, version: str) -> None:
     name = new_queue(server, version)
     assert call(server, "GET", f"/{version}/{name}").json()["state"] == "RUNNING"
     assert call(server, "GET", f"/{version}/{name}?{INT_ENUMS}").json()["state"] == 1
@@ -112,7 +114,7 @@ def test_enum_encoding_follows_alt(server: Server, version: str) -> None:
 
 
 @pytest.mark.parametrize("method", ["PUT", 4])
-def test_enums_arrive_by_name_or_number(server: Server, method: str | int) -> None:
+def test_enums_arrive_by_name_or_number(server: EmulatorProcess, method: str | int) -> None:
     name = new_queue(server, "v2beta3")
     call(server, "POST", f"/v2beta3/{name}:pause", {})
     task = {"httpRequest": {"url": "https://example.com/", "httpMethod": method}}
@@ -122,13 +124,15 @@ def test_enums_arrive_by_name_or_number(server: Server, method: str | int) -> No
     assert (listed["tasks"][0]["httpRequest"]["httpMethod"], listed["tasks"][0]["view"]) == (4, 2)
 
 
-def test_unknown_enum_value_is_invalid_argument(server: Server) -> None:
+def test_unknown_enum_value_is_invalid_argument(server: EmulatorProcess) -> None:
     task = {"httpRequest": {"url": "https://example.com/", "httpMethod": "FETCH"}}
     answer = call(server, "POST", f"/v2/{PARENT}/queues/q/tasks", {"task": task})
     assert_error(answer, 400, "INVALID_ARGUMENT", "FETCH")
 
 
-def test_json_mapping_of_bytes_durations_timestamps_and_proto_names(server: Server, admin: Admin) -> None:
+def test_json_mapping_of_bytes_durations_timestamps_and_proto_names(
+    server: EmulatorProcess, admin: EmulatorProcess
+) -> None:
     # Given a queue and a task written with proto field names, URL-safe base64 and fractional times
     name = new_queue(server, "v2", retry_config={"min_backoff": "3.5s", "max_backoff": "10s"})
     assert call(server, "GET", f"/v2/{name}").json()["retryConfig"]["minBackoff"] == "3.500s"
@@ -147,7 +151,7 @@ def test_json_mapping_of_bytes_durations_timestamps_and_proto_names(server: Serv
     assert (created["scheduleTime"], created["dispatchDeadline"]) == (at, "20.500s")
 
 
-def test_update_queue_takes_the_name_from_the_path(server: Server) -> None:
+def test_update_queue_takes_the_name_from_the_path(server: EmulatorProcess) -> None:
     name = new_queue(server, "v2")
     mask = "rateLimits.maxDispatchesPerSecond,retryConfig.maxAttempts"
     body = {"name": "projects/other/locations/x/queues/y", "rateLimits": {"maxDispatchesPerSecond": 3}}
@@ -159,13 +163,13 @@ def test_update_queue_takes_the_name_from_the_path(server: Server) -> None:
     assert (queue["rateLimits"]["maxDispatchesPerSecond"], queue["retryConfig"]["maxAttempts"]) == (3, 4)
 
 
-def test_empty_responses_are_empty_objects(server: Server) -> None:
+def test_empty_responses_are_empty_objects(server: EmulatorProcess) -> None:
     name = new_queue(server, "v2")
     answer = call(server, "DELETE", f"/v2/{name}", Content_Type="application/json")
     assert (answer.status, answer.json()) == (200, {})
 
 
-def test_operations_and_locations_routes(server: Server) -> None:
+def test_operations_and_locations_routes(server: EmulatorProcess) -> None:
     name = new_queue(server, "v2beta3")
     call(server, "POST", f"/v2beta3/{name}:pause", {})
     batch = {"requests": [{"task": {"httpRequest": {"url": "https://example.com/"}}}]}
@@ -184,7 +188,7 @@ def test_operations_and_locations_routes(server: Server) -> None:
 # BufferTask: the raw body becomes an HTTP task addressed by the queue's uri_override.
 
 
-def buffer_queue(server: Server, version: str, handler: RecordingHandler, path: str, **target: Any) -> str:
+def buffer_queue(server: EmulatorProcess, version: str, handler: RecordingHandler, path: str, **target: Any) -> str:
     url = urlsplit(handler.url)
     override = {"scheme": "HTTP", "host": url.hostname, "port": str(url.port), "pathOverride": {"path": path}}
     name = new_queue(server, version, "buf", httpTarget={"uriOverride": override, **target})
@@ -194,7 +198,7 @@ def buffer_queue(server: Server, version: str, handler: RecordingHandler, path: 
 
 @pytest.mark.parametrize("version", VERSIONS)
 def test_buffer_task_creates_an_http_task_from_the_raw_body(
-    server: Server, version: str, handler: RecordingHandler, admin: Admin
+    server: EmulatorProcess, version: str, handler: RecordingHandler, admin: EmulatorProcess
 ) -> None:
     path = f"/buffer/{uuid.uuid4().hex[:12]}"
     name = buffer_queue(server, version, handler, path)
@@ -221,14 +225,14 @@ def test_buffer_task_creates_an_http_task_from_the_raw_body(
     assert_error(again, 409, "ALREADY_EXISTS")
 
 
-def test_buffer_task_takes_the_queue_method(server: Server, handler: RecordingHandler) -> None:
+def test_buffer_task_takes_the_queue_method(server: EmulatorProcess, handler: RecordingHandler) -> None:
     name = buffer_queue(server, "v2", handler, "/put-here", httpMethod="PUT")
     answer = http_call(server.http, "POST", f"/v2/{name}/tasks:buffer", b"{}")
     assert answer.json()["task"]["httpRequest"]["httpMethod"] == "PUT"
 
 
 @pytest.mark.parametrize("version", VERSIONS)
-def test_buffer_task_needs_a_uri_override(server: Server, version: str) -> None:
+def test_buffer_task_needs_a_uri_override(server: EmulatorProcess, version: str) -> None:
     name = new_queue(server, version)
     answer = http_call(server.http, "POST", f"/{version}/{name}/tasks:buffer", b"x")
     assert_error(answer, 400, "FAILED_PRECONDITION", "has no httpTarget.uriOverride with a host")
@@ -237,7 +241,7 @@ def test_buffer_task_needs_a_uri_override(server: Server, version: str) -> None:
 
 
 @pytest.mark.parametrize("quoted", [True, False])
-def test_upload_queue_yaml_takes_a_raw_body(server: Server, quoted: bool) -> None:
+def test_upload_queue_yaml_takes_a_raw_body(server: EmulatorProcess, quoted: bool) -> None:
     queue_id = f"yaml-{uuid.uuid4().hex[:12]}"
     document = f"queue:\n- name: {queue_id}\n  rate: 2/s\n"
     body, content_type = (f'"{document!s}"'.replace("\n", "\\n"), "application/json") if quoted else (document, "")

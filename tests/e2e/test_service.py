@@ -15,7 +15,9 @@ from google.iam.v1 import policy_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
-from .conftest import PARENT, VERSIONS, Server, make_client, raises, start_server, stop_server, unique_queue_name
+from cloudtasks_emu.testing import EmulatorProcess
+
+from .conftest import PARENT, VERSIONS, make_client, raises, unique_queue_name
 
 BOTH = pytest.mark.transports("grpc", "rest")
 
@@ -88,7 +90,7 @@ def test_locations_report_those_in_use(client: Any, version: str) -> None:
         client.get_location(request=locations_pb2.GetLocationRequest(name="projects/p/locations/mars-north1"))
 
 
-def test_health_and_reflection(server: Server, channel: grpc.Channel) -> None:
+def test_health_and_reflection(server: EmulatorProcess, channel: grpc.Channel) -> None:
     health = health_pb2_grpc.HealthStub(channel)
     for service in ("", "google.cloud.tasks.v2.CloudTasks", "google.cloud.tasks.v2beta2.CloudTasks"):
         response = health.Check(health_pb2.HealthCheckRequest(service=service), timeout=5)
@@ -104,7 +106,7 @@ def test_health_and_reflection(server: Server, channel: grpc.Channel) -> None:
 
 def test_start_declares_queues_and_stops_cleanly_on_sigterm() -> None:
     queue = "projects/cli-project/locations/us-east1/queues/declared"
-    srv = start_server("--queue", queue, "--location", "us-east1")
+    srv = EmulatorProcess("--queue", queue, "--location", "us-east1")
     try:
         with grpc.insecure_channel(srv.grpc) as channel:
             client = make_client(VERSIONS["v2"], channel)
@@ -114,9 +116,9 @@ def test_start_declares_queues_and_stops_cleanly_on_sigterm() -> None:
     finally:
         srv.process.send_signal(signal.SIGTERM)
         assert srv.process.wait(timeout=10) == 0
-        stop_server(srv)
+        srv.stop()
 
 
 def test_start_rejects_a_bad_queue_name() -> None:
     with pytest.raises(RuntimeError, match="did not start"):
-        start_server("--queue", "projects/p/queues/q", timeout_s=20)
+        EmulatorProcess("--queue", "projects/p/queues/q", timeout_s=20)

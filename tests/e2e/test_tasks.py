@@ -10,7 +10,9 @@ import pytest
 from google.api_core import exceptions
 from google.protobuf import duration_pb2, timestamp_pb2
 
-from .conftest import PARENT, VERSIONS, Admin, app_engine_task, http_task, push_queue, raises, unique_queue_name
+from cloudtasks_emu.testing import EmulatorProcess
+
+from .conftest import PARENT, VERSIONS, app_engine_task, http_task, push_queue, raises, unique_queue_name
 
 pytestmark = pytest.mark.transports("grpc", "rest")
 
@@ -33,7 +35,9 @@ def http_queue(client: Any, tasks: Any, version: str) -> str:
     return name
 
 
-def test_create_task_generates_an_id_and_times(client: Any, version: str, queue_name: str, admin: Admin) -> None:
+def test_create_task_generates_an_id_and_times(
+    client: Any, version: str, queue_name: str, admin: EmulatorProcess
+) -> None:
     task = client.create_task(parent=queue_name, task=app_engine_task(version, body=b"hello"))
     prefix, task_id = task.name.rsplit("/", 1)
     assert prefix == f"{queue_name}/tasks"
@@ -91,7 +95,7 @@ def test_create_task_bad_names(client: Any, version: str, queue_name: str) -> No
         client.create_task(parent="projects/p/locations/l/queues/bad_queue", task=app_engine_task(version))
 
 
-def test_schedule_time_rules(client: Any, version: str, queue_name: str, admin: Admin) -> None:
+def test_schedule_time_rules(client: Any, version: str, queue_name: str, admin: EmulatorProcess) -> None:
     far = app_engine_task(version)
     far.schedule_time = timestamp_pb2.Timestamp(seconds=int(admin.now()) + 31 * 86400)
     with raises("INVALID_ARGUMENT", match="is too far in the future.*720h"):

@@ -4,28 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-import grpc
 import pytest
 from google.longrunning import operations_pb2
 from google.protobuf import empty_pb2
 
-from cloudtasks_emu.errors import Code, EmuError, rest_error_body
+from cloudtasks_emu.errors import Code, EmuError
 from cloudtasks_emu.faults import Faults, queue_of
 from cloudtasks_emu.transports.edge import invoke
 from cloudtasks_emu.transports.guard import Guard
 
 Q = "projects/p/locations/l/queues/q"
-
-
-@pytest.mark.parametrize("code", list(Code))
-def test_every_code_renders_for_grpc_and_http(code: Code) -> None:
-    body = rest_error_body(EmuError(code, "why"))["error"]
-    assert (body["code"], body["status"], body["message"], body["details"]) == (code.http_status, code.name, "why", [])
-    assert grpc.StatusCode[code.name].value[0] == code.grpc_code
-
-
-def test_an_http_status_can_override_the_codes() -> None:
-    assert rest_error_body(EmuError(Code.INVALID_ARGUMENT, "x", http_status=415))["error"]["code"] == 415
 
 
 async def test_invoke_awaits_and_maps_unexpected_errors_to_internal() -> None:

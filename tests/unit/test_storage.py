@@ -63,15 +63,22 @@ def test_a_create_builds_on_the_queue_as_this_store_last_wrote_it(store: Storage
     assert store.queue_for_create(Q + "x") is None
 
 
-def test_a_change_is_seen_only_once_written(store: Storage) -> None:
+def test_a_written_change_is_what_the_next_read_sees(store: Storage) -> None:
+    # Not "only once written": memory and SQLite hand out the objects they hold, so an unwritten change
+    # may show early. Callers must write every change; this pins that the write is what counts.
     store.put_queue(Queue(name=Q))
-    queue = store.get_queue(Q)
+    assert store.insert_task(Q, task("a")) == Inserted.OK
+    queue, stored = store.get_queue(Q), store.get_task(f"{Q}/tasks/a")
     assert queue is not None
+    assert stored is not None
     queue.state = QueueState.PAUSED
+    stored.dispatch_count = 7
     store.put_queue(queue)
-    again = store.get_queue(Q)
+    assert store.update_task(stored)
+    again, again_task = store.get_queue(Q), store.get_task(f"{Q}/tasks/a")
     assert again is not None
-    assert again.state == QueueState.PAUSED
+    assert again_task is not None
+    assert (again.state, again_task.dispatch_count) == (QueueState.PAUSED, 7)
 
 
 def test_delete_queue_removes_its_tasks_and_tombstones_the_name(store: Storage) -> None:
