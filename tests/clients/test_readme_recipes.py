@@ -7,25 +7,15 @@ between lines holding `[START REGION]` and `[END REGION]`. The block must equal 
 from __future__ import annotations
 
 import re
-import textwrap
 from pathlib import Path
 
 import pytest
 
+from tests.snippets import MARKED_BLOCK, region
+
 ROOT = Path(__file__).parents[2]
 README = ROOT / "README.md"
-MARKED_BLOCK = re.compile(r"<!-- tested: (\S+) (\S+) -->\n```\w*\n(.*?)```", re.DOTALL)
 SOURCES = [p for p in (ROOT / "tests/clients").rglob("*") if p.suffix in {".go", ".java", ".js", ".py"}]
-
-
-def region(path: Path, name: str) -> str:
-    """The lines between [START name] and [END name] in path, dedented."""
-    lines = path.read_text().splitlines(keepends=True)
-    starts = [i for i, line in enumerate(lines) if f"[START {name}]" in line]
-    ends = [i for i, line in enumerate(lines) if f"[END {name}]" in line]
-    assert len(starts) == len(ends) == 1, f"{path}: no single region {name}"
-    assert starts[0] < ends[0], f"{path}: region {name} ends before it starts"
-    return textwrap.dedent("".join(lines[starts[0] + 1 : ends[0]]))
 
 
 def readme_blocks() -> list[tuple[str, str, str]]:

@@ -12,13 +12,13 @@ import os
 import re
 import shutil
 import subprocess
-import textwrap
 from pathlib import Path
 
 import pytest
 
 from cloudtasks_emu.testing import EmulatorProcess
 
+from ..snippets import MARKED_BLOCK, region
 from .conftest import ROOT, docker
 
 KIT = ROOT / "kits" / "go"
@@ -105,22 +105,13 @@ def test_kit_version_is_the_projects() -> None:
     assert f"go get {MODULE}@v{version}" in (KIT / "README.md").read_text()
 
 
-def region(path: Path, name: str) -> str:
-    """The lines between [START name] and [END name] in path, dedented, without trailing blank lines."""
-    lines = path.read_text().splitlines(keepends=True)
-    starts = [i for i, line in enumerate(lines) if f"[START {name}]" in line]
-    ends = [i for i, line in enumerate(lines) if f"[END {name}]" in line]
-    assert len(starts) == len(ends) == 1, f"{path}: no single region {name}"
-    return textwrap.dedent("".join(lines[starts[0] + 1 : ends[0]])).rstrip("\n") + "\n"
-
-
 def test_readme_snippets_are_cut_from_tested_files() -> None:
     readme = (KIT / "README.md").read_text()
-    blocks = re.findall(r"<!-- tested: (\S+) (\S+) -->\n```\w*\n(.*?)```", readme, re.DOTALL)
+    blocks = MARKED_BLOCK.findall(readme)
     assert blocks, "kits/go/README.md quotes no tested region"
     assert len(blocks) == readme.count("```go"), "a Go block in kits/go/README.md is not cut from a tested file"
     for path, name, block in blocks:
-        assert block == region(ROOT / path, name), f"README block {name} differs from {path}"
+        assert block == region(ROOT / path, name, trim=True), f"README block {name} differs from {path}"
     # The issue's promise: a test in under ten lines, between its func line and its closing brace.
     first = next(block for _, name, block in blocks if name == "kit-go-readme")
     assert len(first.splitlines()) - 2 < 10

@@ -13,7 +13,6 @@ import os
 import re
 import shutil
 import subprocess
-import textwrap
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -21,6 +20,7 @@ import pytest
 
 from cloudtasks_emu.testing import EmulatorProcess
 
+from ..snippets import MARKED_BLOCK, region
 from .conftest import ROOT
 
 KIT = ROOT / "kits" / "java"
@@ -30,17 +30,6 @@ DECLARED = "projects/kit-java/locations/us-central1/queues/declared"
 # Every test class of the kit: each must have run tests, none failed or skipped.
 CLASSES = ("ContainerTest", "ConnectTest", "ReadmeExampleTest")
 MAVEN_TIMEOUT_S = 540
-MARKED_BLOCK = re.compile(r"<!-- tested: (\S+) (\S+) -->\n```\w*\n(.*?)```", re.DOTALL)
-
-
-def region(path: Path, name: str) -> str:
-    """The lines between [START name] and [END name] in path, dedented."""
-    lines = path.read_text().splitlines(keepends=True)
-    starts = [i for i, line in enumerate(lines) if f"[START {name}]" in line]
-    ends = [i for i, line in enumerate(lines) if f"[END {name}]" in line]
-    assert len(starts) == len(ends) == 1, f"{path}: no single region {name}"
-    assert starts[0] < ends[0], f"{path}: region {name} ends before it starts"
-    return textwrap.dedent("".join(lines[starts[0] + 1 : ends[0]]))
 
 
 def test_kit_version_is_the_package_version() -> None:

@@ -14,13 +14,12 @@ import re
 import shutil
 import socket
 import subprocess
-import textwrap
-from pathlib import Path
 
 import pytest
 
 from cloudtasks_emu.testing import EmulatorProcess
 
+from ..snippets import MARKED_BLOCK, region
 from .conftest import ROOT, docker
 
 KIT = ROOT / "kits" / "node"
@@ -108,21 +107,12 @@ def test_kit_version_is_the_projects() -> None:
     assert f"npm install --save-dev @cloudtasks-emu/testkit@{version}" in (KIT / "README.md").read_text()
 
 
-def region(path: Path, name: str) -> str:
-    """The lines between [START name] and [END name] in path, dedented, without trailing blank lines."""
-    lines = path.read_text().splitlines(keepends=True)
-    starts = [i for i, line in enumerate(lines) if f"[START {name}]" in line]
-    ends = [i for i, line in enumerate(lines) if f"[END {name}]" in line]
-    assert len(starts) == len(ends) == 1, f"{path}: no single region {name}"
-    return textwrap.dedent("".join(lines[starts[0] + 1 : ends[0]])).rstrip("\n") + "\n"
-
-
 def test_readme_snippets_are_cut_from_tested_files() -> None:
-    blocks = re.findall(r"<!-- tested: (\S+) (\S+) -->\n```\w*\n(.*?)```", (KIT / "README.md").read_text(), re.DOTALL)
+    blocks = MARKED_BLOCK.findall((KIT / "README.md").read_text())
     assert blocks, "kits/node/README.md quotes no tested region"
     for path, name, block in blocks:
         assert path.startswith("kits/node/test/"), f"{path}: not one of the kit's tests"
-        assert block == region(ROOT / path, name), f"README block {name} differs from {path}"
+        assert block == region(ROOT / path, name, trim=True), f"README block {name} differs from {path}"
     # The issue's promise: a test in under ten lines of code (imports and blank lines aside).
     first = next(block for _, name, block in blocks if name == "kit-node-readme")
     code = [line for line in first.splitlines() if line.strip() and not line.startswith("import ")]

@@ -73,6 +73,13 @@ def test_e_forgets_the_typo_and_fails(cloudtasks_emulator):
 '''
 
 
+def run_user_suite(project: Path) -> subprocess.CompletedProcess[str]:
+    """`pytest test_user.py` in the user's project, in a fresh interpreter that sees no emulator of ours."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CLOUD_TASKS_EMULATOR", "PYTEST_"))}
+    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_user.py"]
+    return subprocess.run(command, cwd=project, env=env, capture_output=True, text=True, timeout=300)
+
+
 def test_plugin_in_a_fresh_project(tmp_path: Path) -> None:
     # Given a project that declares its queues for the plugin's emulator (a flag and a file), strict about
     # warnings as careful suites are (pytest-asyncio, installed beside us, wants a scope)
@@ -84,16 +91,8 @@ def test_plugin_in_a_fresh_project(tmp_path: Path) -> None:
         f"cloudtasks_emu_args = --queue {PARENT}/queues/declared --config queues.yaml\n"
     )
     (tmp_path / "test_user.py").write_text(textwrap.dedent(USER_TESTS))
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("CLOUD_TASKS_EMULATOR", "PYTEST_"))}
     # When its suite runs
-    result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_user.py"],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    result = run_user_suite(tmp_path)
     # Then every honest test passes and the one that drains a typo fails, naming the queue it meant
     summary = (result.stdout.strip().splitlines() or [""])[-1]
     assert re.search(r"\b1 failed, 4 passed\b", summary), result.stdout + result.stderr
@@ -135,16 +134,8 @@ def test_plugin_runs_the_emulator_in_process_when_asked(tmp_path: Path) -> None:
         f"cloudtasks_emu_in_process = true\ncloudtasks_emu_args = --queue {PARENT}/queues/declared\n"
     )
     (tmp_path / "test_user.py").write_text(textwrap.dedent(IN_PROCESS_TESTS))
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("CLOUD_TASKS_EMULATOR", "PYTEST_"))}
     # When its suite runs
-    result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_user.py"],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    result = run_user_suite(tmp_path)
     # Then the tests see an emulator of their own process, delivering and reset between tests
     summary = (result.stdout.strip().splitlines() or [""])[-1]
     assert re.search(r"\b2 passed\b", summary), result.stdout + result.stderr
